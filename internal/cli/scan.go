@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/inventory"
+	"github.com/vigil-sec/vigil/internal/report"
+)
+
+const scanUsage = `Usage: vigil scan TARGET [ARG] [flags]
+
+Targets:
+  image REF     REF is a Docker Engine image (name:tag or id), a docker-save
+                tarball, an OCI layout directory, or a registry reference.
+                Prefix with docker:, archive:, oci: or registry: to force one.
+  rootfs DIR    an unpacked root filesystem
+  host          the running machine, read-only
+  sbom FILE     a CycloneDX or SPDX JSON SBOM
+
+Flags:
+`
+
+// scanFlags are the options every scan target shares.
+type scanFlags struct {
+	format    string
+	output    string
+	platform  string
+	insecure  bool
+	cacheDir  string
+	noCache   bool
+	timeout   time.Duration
+	logLevel  string
+	hostRoot  string
+	maxFileMB int64
+}
+
+func (f *scanFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.format, "format", "table", "output format: table, json, cyclonedx (1.5), cyclonedx-1.6, spdx (2.3)")
+	fs.StringVar(&f.output, "output", "", "write the output to this file instead of stdout")
+	fs.StringVar(&f.platform, "platform", "", "image platform os/arch[/variant] for multi-platform images (default linux/<this machine's arch>)")
+	fs.BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries")
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "per-layer cache directory (default $XDG_CACHE_HOME/vigil or ~/.cache/vigil)")
+	fs.BoolVar(&f.noCache, "no-cache", false, "do not read or write the per-layer cache")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "give up after this long")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fs.StringVar(&f.hostRoot, "host-root", "/", "with 'scan host': where the host's root filesystem is mounted")
+	fs.Int64Var(&f.maxFileMB, "max-file-mb", inventory.DefaultMaxFileSize>>20, "files larger than this are reported as unread, not parsed")
+}
+
+func runScan(ctx context.Context, env *Env, args []string) error {
+	var f scanFlags
+	fs := flag.NewFlagSet("vigil scan", flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, scanUsage)
+		fs.PrintDefaults()
+	}
+	f.register(fs)
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return usagef("scan: no target given")
+	}
+	target, rest := pos[0], pos[1:]
+	wantArgs := map[string]int{"image": 1, "rootfs": 1, "sbom": 1, "host": 0}
+	n, ok := wantArgs[target]
+	if !ok {
+		return usagef("scan: unknown target %q (want image, rootfs, host or sbom)", target)
+	}
+	if len(rest) != n {
+		return usagef("scan %s: want %d argument(s), got %d", target, n, len(rest))
+	}
+	enc, err := encoderFor(f.format, env)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(env.Stderr, f.logLevel)
+	if err != nil {
+		return err
+	}
+	silenceScalibr(log)
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	engine, err := inventory.NewEngine(inventory.Options{MaxFileSize: f.maxFileMB << 20})
+	if err != nil {
+		return err
+	}
+
+	var res *inventory.Result
+	switch target {
+	case "rootfs":
+		res, err = scanRootFS(ctx, engine, rest[0])
+	case "host":
+		res, err = scanHost(ctx, engine, f.hostRoot)
+	case "image":
+		res, err = scanImage(ctx, env, engine, &f, rest[0])
+	case "sbom":
+		res, err = scanSBOM(rest[0])
+	}
+	if err != nil {
+		return err
+	}
+	log.Debug("scan done", "target", target, "packages", len(res.Packages), "unknowns", len(res.Unknowns))
+
+	if err := writeOutput(env.Stdout, f.output, func(w io.Writer) error { return enc(w, res) }); err != nil {
+		return err
+	}
+	if res.Incomplete() {
+		return ErrIncomplete
+	}
+	return nil
+}
+
+// encoder writes a result in one output format.
+type encoder func(io.Writer, *inventory.Result) error
+
+func encoderFor(format string, env *Env) (encoder, error) {
+	tool := report.Tool{Name: "vigil", Version: env.Version}
+	switch format {
+	case "table":
+		return report.WriteTable, nil
+	case "json":
+		return func(w io.Writer, r *inventory.Result) error { return report.WriteJSON(w, r, tool, env.now()) }, nil
+	}
+	if enc, ok := sbomEncoder(format, env); ok {
+		return enc, nil
+	}
+	return nil, usagef("unknown --format %q (want table, json, cyclonedx, cyclonedx-1.6 or spdx)", format)
+}
+
+// writeOutput runs write against stdout, or against a file that replaces
+// path only once it is complete.
+func writeOutput(stdout io.Writer, path string, write func(io.Writer) error) error {
+	if path == "" {
+		return write(stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".vigil-out-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
