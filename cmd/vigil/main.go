@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,15 +28,20 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := cli.Run(ctx, &cli.Env{
+	code := run(ctx, &cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, Version: version,
 	}, os.Args[1:])
 	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(code)
 }
 
-func exitCode(err error, stderr *os.File) int {
+// run executes one command line and decides its exit code.
+func run(ctx context.Context, env *cli.Env, args []string) int {
+	return exitCode(cli.Run(ctx, env, args), env.Stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
 	var usage *cli.UsageError
 	switch {
 	case err == nil:

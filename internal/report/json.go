@@ -67,6 +67,7 @@ func WriteJSON(w io.Writer, r *inventory.Result, tool Tool, now time.Time) error
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}

@@ -56,7 +56,7 @@ func Host(ctx context.Context, e *inventory.Engine, root string) (*inventory.Res
 func scanDir(ctx context.Context, e *inventory.Engine, dir string, a asset.Asset, skip []string) (*inventory.Result, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("scan %s: %w", dir, err)
+		return nil, fmt.Errorf("scan %s: %w", a.Kind, err)
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("scan %s: not a directory", dir)
