@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"runtime"
@@ -330,7 +329,9 @@ func (e *Engine) runExtractor(ctx context.Context, x filesystem.Extractor, sfs s
 		Path:   c.name,
 		Root:   root,
 		Info:   c.info,
-		Reader: io.LimitReader(f, e.opts.MaxFileSize),
+		// The file itself, not a wrapper: binary extractors need its
+		// io.ReaderAt. Its size was checked against MaxFileSize already.
+		Reader: f,
 	})
 	if err != nil {
 		return inv.Packages, fmt.Errorf("parse: %w", err)
