@@ -109,7 +109,7 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	case "host":
 		res, err = scanHost(ctx, engine, f.hostRoot)
 	case "image":
-		res, err = scanImage(ctx, env, engine, &f, rest[0])
+		res, err = scanImage(ctx, env, log, engine, &f, rest[0])
 	case "sbom":
 		res, err = scanSBOM(rest[0])
 	}
