@@ -109,6 +109,9 @@ func runBlock(t *testing.T, args []string) string {
 // pathIDs are asset IDs derived from absolute paths, which differ per checkout.
 var pathIDs = regexp.MustCompile(`\b(rootfs|directory):[0-9a-f]{16}\b`)
 
+// sbomDigests are digests of SBOMs that embed such IDs.
+var sbomDigests = regexp.MustCompile(`(Asset: +sbom .*\nDigest: +)sha256:[0-9a-f]{64}`)
+
 // scrub replaces what depends on where the repository is checked out.
 func scrub(t *testing.T, s string) string {
 	wd, err := os.Getwd()
@@ -116,5 +119,6 @@ func scrub(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	s = strings.ReplaceAll(s, wd, "$PWD")
+	s = sbomDigests.ReplaceAllString(s, "${1}<sbom-digest>")
 	return pathIDs.ReplaceAllString(s, "$1:<path-id>")
 }
