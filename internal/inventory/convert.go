@@ -1,11 +1,15 @@
 package inventory
 
 import (
+	packageurl "github.com/package-url/packageurl-go"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/osv-scalibr/extractor"
+	javaarchive "github.com/google/osv-scalibr/extractor/filesystem/language/java/archive"
 	javameta "github.com/google/osv-scalibr/extractor/filesystem/language/java/archive/metadata"
+	requirementsmeta "github.com/google/osv-scalibr/extractor/filesystem/language/python/requirements"
 	apkmeta "github.com/google/osv-scalibr/extractor/filesystem/os/apk/metadata"
 	dpkgmeta "github.com/google/osv-scalibr/extractor/filesystem/os/dpkg/metadata"
 	rpmmeta "github.com/google/osv-scalibr/extractor/filesystem/os/rpm/metadata"
@@ -55,12 +59,25 @@ func convert(sp *extractor.Package, x, name string) (Package, bool) {
 		Extractor: x,
 	}
 	if u := sp.PURL(); u != nil {
+		if p.Ecosystem == Npm {
+			// SCALIBR adds a "source" qualifier of its own (PUBLIC_REGISTRY,
+			// UNKNOWN) that no purl consumer knows and that differs between
+			// a lock file and node_modules for the same package.
+			kept := packageurl.Qualifiers(u.Qualifiers)
+			kept = slices.DeleteFunc(kept, func(q packageurl.Qualifier) bool { return q.Key == "source" })
+			u.Qualifiers = purl.Qualifiers(kept)
+		}
 		p.PURL = u.String()
 	}
 	p.Locations = []Location{{Path: "/" + name}}
 	if d := sp.Location.Descriptor; d != nil && d.File != nil && d.File.Path != "" && d.File.Path != name {
-		// Archives report the nested member too (app.jar:lib/x.jar).
 		p.Locations[0].Path = "/" + strings.TrimPrefix(d.File.Path, "/")
+	}
+	if nested := nestedArchives(sp, name); len(nested) > 0 {
+		// A package from an archive inside the file (a fat jar's
+		// BOOT-INF/lib/x.jar) names each nested member after a colon:
+		// /app.jar:BOOT-INF/lib/x.jar.
+		p.Locations[0].Path = "/" + name + ":" + strings.Join(nested, ":")
 	}
 	switch m := sp.Metadata.(type) {
 	case *dpkgmeta.Metadata:
@@ -94,15 +111,50 @@ func convert(sp *extractor.Package, x, name string) (Package, bool) {
 		p.setMeta("groupId", m.GroupID)
 		p.setMeta("artifactId", m.ArtifactID)
 		p.setMeta("sha1", m.SHA1)
+	case *requirementsmeta.Metadata:
+		// requirements.txt: Version is the lowest the requirement allows
+		// ("flask>=1.0" gives 1.0); keep what was written.
+		p.setMeta("requirement", m.Requirement)
+		p.setMeta("versionComparator", m.VersionComparator)
+	}
+	if g, ok := sp.Metadata.(interface{ DepGroups() []string }); ok {
+		// Lock files say which groups need a package ("dev", "optional");
+		// none means a production dependency.
+		groups := slices.Clone(g.DepGroups())
+		slices.Sort(groups)
+		p.setMeta("depGroups", strings.Join(slices.Compact(groups), ","))
 	}
 	if p.Ecosystem == Go && x == "go/binary" && sp.Name == "go" {
 		// SCALIBR names the toolchain "go"; OSV's Go database calls the
 		// standard library "stdlib", which is what a matcher looks up.
 		p.Name = "stdlib"
+		p.PURL = (&purl.PackageURL{Type: purl.TypeGolang, Name: "stdlib", Version: sp.Version}).String()
 		p.setMeta("toolchain", "go"+sp.Version)
 	}
 	p.ComputeID()
 	return p, true
+}
+
+// nestedArchives lists, outermost first, the archives inside file name
+// that sp was found in, each relative to the one containing it. SCALIBR's
+// java/archive extractor keeps the outer file as the descriptor and lists
+// the nested archives' paths (name/BOOT-INF/lib/x.jar, ...) first among the
+// related locations.
+func nestedArchives(sp *extractor.Package, name string) []string {
+	var out []string
+	outer := name
+	for _, r := range sp.Location.Related {
+		if r.File == nil || !javaarchive.IsArchive(r.File.Path) {
+			continue
+		}
+		member, ok := strings.CutPrefix(r.File.Path, outer+"/")
+		if !ok || member == "" {
+			continue
+		}
+		out = append(out, member)
+		outer = r.File.Path
+	}
+	return out
 }
 
 func (p *Package) setMeta(k, v string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-
 	"fmt"
 	"io/fs"
 	"path"
@@ -20,7 +19,7 @@ import (
 
 // engineVersion changes whenever extraction output for the same input may
 // change, so that caches keyed by Engine.Key are invalidated.
-const engineVersion = "1"
+const engineVersion = "2"
 
 // Defaults for Options.
 const (
@@ -297,13 +296,18 @@ func (e *Engine) extractFile(ctx context.Context, fsys fs.FS, root string, c can
 		return r
 	}
 	sfs := asScalibrFS(fsys)
+	seen := map[string]bool{}
 	for _, x := range c.extractors {
-		pkgs, err := e.runExtractor(ctx, x, sfs, root, c)
+		pkgs, err := e.runChecked(ctx, x, sfs, root, c)
 		if err != nil {
-			r.unknowns = append(r.unknowns, Unknown{Path: "/" + c.name, Extractor: x.Name(), Err: err.Error()})
+			r.unknowns = append(r.unknowns, Unknown{Path: "/" + c.name, Extractor: x.Name(), Err: errText(err)})
 		}
 		for _, sp := range pkgs {
-			if p, ok := convert(sp, x.Name(), c.name); ok {
+			// A file may list the same package twice (Gemfile.lock has a
+			// spec per platform: nokogiri (1.11.1) and nokogiri
+			// (1.11.1-x86_64-linux)); in the model they are one package.
+			if p, ok := convert(sp, x.Name(), c.name); ok && !seen[p.ID] {
+				seen[p.ID] = true
 				r.pkgs = append(r.pkgs, p)
 			}
 		}
@@ -325,10 +329,10 @@ func (e *Engine) runExtractor(ctx context.Context, x filesystem.Extractor, sfs s
 		}
 	}()
 	inv, err := x.Extract(ctx, &filesystem.ScanInput{
-		FS:     sfs,
-		Path:   c.name,
-		Root:   root,
-		Info:   c.info,
+		FS:   sfs,
+		Path: c.name,
+		Root: root,
+		Info: c.info,
 		// The file itself, not a wrapper: binary extractors need its
 		// io.ReaderAt. Its size was checked against MaxFileSize already.
 		Reader: f,
