@@ -43,45 +43,61 @@ func TestModTidy(t *testing.T) {
 	run(t, "go", "mod", "tidy", "-diff")
 }
 
-// forbidden lists, per package pattern, imports it must never have (direct
-// or indirect), keeping engines free of what they do not need and leaf
-// packages leaves.
+// forbidden lists, per package, imports it must never have anywhere in its
+// dependency tree: leaf packages stay leaves, and layerfs stays free of the
+// image and extraction libraries.
 var forbidden = map[string][]string{
-	"github.com/vigil-sec/vigil/internal/asset":   {"github.com/vigil-sec/vigil/"},
-	"github.com/vigil-sec/vigil/internal/finding": {"github.com/vigil-sec/vigil/"},
-	"github.com/vigil-sec/vigil/internal/layerfs": {"github.com/google/osv-scalibr", "github.com/google/go-containerregistry"},
-	"github.com/vigil-sec/vigil/internal/sbom":    {"github.com/google/osv-scalibr"},
-	"github.com/vigil-sec/vigil/internal/report":  {"github.com/google/osv-scalibr"},
+	"github.com/vigil-sec/vigil/internal/asset":    {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/finding":  {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/advisory": {"github.com/vigil-sec/vigil/", "github.com/google/osv-scalibr/extractor"},
+	"github.com/vigil-sec/vigil/internal/layerfs":  {"github.com/google/osv-scalibr", "github.com/google/go-containerregistry"},
+}
+
+// forbiddenDirect lists imports a package must not make itself: SCALIBR is
+// an implementation detail of inventory (and the matcher's version
+// ordering), not a model other packages code against.
+var forbiddenDirect = map[string][]string{
+	"github.com/vigil-sec/vigil/internal/sbom":   {"github.com/google/osv-scalibr"},
+	"github.com/vigil-sec/vigil/internal/report": {"github.com/google/osv-scalibr"},
+	"github.com/vigil-sec/vigil/internal/scan":   {"github.com/google/osv-scalibr"},
 }
 
 func TestImportRules(t *testing.T) {
-	out := run(t, "go", "list", "-json=ImportPath,Deps", "./...")
+	out := run(t, "go", "list", "-json=ImportPath,Imports,Deps", "./...")
 	dec := json.NewDecoder(strings.NewReader(out))
 	seen := map[string]bool{}
 	for dec.More() {
 		var p struct {
 			ImportPath string
+			Imports    []string
 			Deps       []string
 		}
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
 		}
-		bans, ok := forbidden[p.ImportPath]
-		if !ok {
-			continue
-		}
-		seen[p.ImportPath] = true
-		for _, d := range p.Deps {
+		check := func(rules map[string][]string, imports []string, how string) {
+			bans, ok := rules[p.ImportPath]
+			if !ok {
+				return
+			}
+			seen[p.ImportPath] = true
 			for _, b := range bans {
-				if strings.HasPrefix(d, b) {
-					t.Errorf("%s must not import %s (via %s)", p.ImportPath, b, d)
+				for _, d := range imports {
+					if strings.HasPrefix(d, b) {
+						t.Errorf("%s must not import %s %s (found %s)", p.ImportPath, b, how, d)
+						break
+					}
 				}
 			}
 		}
+		check(forbidden, p.Deps, "at all")
+		check(forbiddenDirect, p.Imports, "directly")
 	}
-	for p := range forbidden {
-		if !seen[p] {
-			t.Logf("package %s not present yet", p)
+	for _, rules := range []map[string][]string{forbidden, forbiddenDirect} {
+		for p := range rules {
+			if !seen[p] {
+				t.Errorf("import rule for %s, which does not exist", p)
+			}
 		}
 	}
 }
