@@ -43,7 +43,9 @@ type scanFlags struct {
 
 func (f *scanFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "format", "table", "output format: table, json, cyclonedx (1.5), cyclonedx-1.6, spdx (2.3)")
+	fs.StringVar(&f.format, "f", "table", "short for --format")
 	fs.StringVar(&f.output, "output", "", "write the output to this file instead of stdout")
+	fs.StringVar(&f.output, "o", "", "short for --output")
 	fs.StringVar(&f.platform, "platform", "", "image platform os/arch[/variant] for multi-platform images (default linux/<this machine's arch>)")
 	fs.BoolVar(&f.insecure, "insecure", false, "allow plain-HTTP registries")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "per-layer cache directory (default $XDG_CACHE_HOME/vigil or ~/.cache/vigil)")
