@@ -51,6 +51,8 @@ var forbidden = map[string][]string{
 	"github.com/vigil-sec/vigil/internal/finding":  {"github.com/vigil-sec/vigil/"},
 	"github.com/vigil-sec/vigil/internal/advisory": {"github.com/vigil-sec/vigil/", "github.com/google/osv-scalibr/extractor"},
 	"github.com/vigil-sec/vigil/internal/layerfs":  {"github.com/google/osv-scalibr", "github.com/google/go-containerregistry"},
+	"github.com/vigil-sec/vigil/internal/feed":     {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/bundle":   {"github.com/vigil-sec/vigil/"},
 }
 
 // forbiddenDirect lists imports a package must not make itself: SCALIBR is
