@@ -24,6 +24,7 @@ const (
 	exitError      = 1 // the command failed; no trustworthy output
 	exitUsage      = 2 // the command line was wrong
 	exitIncomplete = 3 // output written, but part of the target was unreadable
+	exitGate       = 4 // output written; vulnerabilities at or above --fail-on found
 )
 
 func main() {
@@ -49,6 +50,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "vigil: %v\n", err)
 		return exitUsage
+	case errors.Is(err, cli.ErrGate):
+		fmt.Fprintf(stderr, "vigil: %v\n", err)
+		return exitGate
 	case errors.Is(err, cli.ErrIncomplete):
 		fmt.Fprintf(stderr, "vigil: %v\n", err)
 		return exitIncomplete

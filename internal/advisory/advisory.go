@@ -14,7 +14,11 @@ type Advisory struct {
 	// ...). Debian advisories list their CVEs here.
 	Aliases []string `json:"aliases,omitempty"`
 	// Related are identifiers of related but distinct vulnerabilities.
-	Related   []string  `json:"related,omitempty"`
+	Related []string `json:"related,omitempty"`
+	// Upstream are identifiers of upstream vulnerabilities a downstream
+	// record (a distribution's advisory) covers, as in OSV's upstream field:
+	// not aliases, but the CVEs to join EPSS and KEV data on.
+	Upstream  []string  `json:"upstream,omitempty"`
 	Summary   string    `json:"summary,omitempty"`
 	Details   string    `json:"details,omitempty"`
 	Published time.Time `json:"published,omitzero"`

@@ -58,6 +58,8 @@ Usage:
   vigil scan rootfs DIR     inventory an unpacked root filesystem
   vigil scan host           inventory the running machine (read-only)
   vigil scan sbom FILE      read a CycloneDX or SPDX JSON SBOM
+  vigil db COMMAND          build, update, inspect, export or import the
+                            vulnerability database ('vigil db help')
   vigil version             print the version
 
 Run 'vigil scan -h' for scan options.
@@ -72,6 +74,8 @@ func Run(ctx context.Context, env *Env, args []string) error {
 	switch args[0] {
 	case "scan":
 		return runScan(ctx, env, args[1:])
+	case "db":
+		return runDB(ctx, env, args[1:])
 	case "version", "--version":
 		fmt.Fprintf(env.Stdout, "vigil %s\n", env.Version)
 		return nil

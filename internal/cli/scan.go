@@ -12,6 +12,8 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/inventory"
 	"github.com/vigil-sec/vigil/internal/report"
+	"github.com/vigil-sec/vigil/internal/scan"
+	"github.com/vigil-sec/vigil/internal/vuln"
 )
 
 const scanUsage = `Usage: vigil scan TARGET [ARG] [flags]
@@ -29,6 +31,7 @@ Flags:
 
 // scanFlags are the options every scan target shares.
 type scanFlags struct {
+	vulnFlags
 	format    string
 	output    string
 	platform  string
@@ -42,8 +45,9 @@ type scanFlags struct {
 }
 
 func (f *scanFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.format, "format", "table", "output format: table, json, cyclonedx (1.5), cyclonedx-1.6, spdx (2.3)")
+	fs.StringVar(&f.format, "format", "table", "output format: table, json, cyclonedx (1.5), cyclonedx-1.6, spdx (2.3); with vulnerabilities also sarif (2.1.0), openvex")
 	fs.StringVar(&f.format, "f", "table", "short for --format")
+	f.vulnFlags.register(fs)
 	fs.StringVar(&f.output, "output", "", "write the output to this file instead of stdout")
 	fs.StringVar(&f.output, "o", "", "short for --output")
 	fs.StringVar(&f.platform, "platform", "", "image platform os/arch[/variant] for multi-platform images (default linux/<this machine's arch>)")
@@ -85,8 +89,7 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	if len(rest) != n {
 		return usagef("scan %s: want %d argument(s), got %d", target, n, len(rest))
 	}
-	enc, err := encoderFor(f.format, env)
-	if err != nil {
+	if err := checkFormat(f.format); err != nil {
 		return err
 	}
 	log, err := newLogger(env.Stderr, f.logLevel)
@@ -103,24 +106,43 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	db, err := f.openDB(env)
+	if err != nil {
+		return err
+	}
+	if db != nil {
+		defer db.Close()
+	}
+	opts := scan.Options{GoSymbols: db != nil}
 
-	var res *inventory.Result
+	var s *scan.Scanned
 	switch target {
 	case "rootfs":
-		res, err = scanRootFS(ctx, engine, rest[0])
+		s, err = scan.RootFS(ctx, engine, rest[0], opts)
 	case "host":
-		res, err = scanHost(ctx, engine, f.hostRoot)
+		s, err = scan.Host(ctx, engine, f.hostRoot, opts)
 	case "image":
-		res, err = scanImage(ctx, env, log, engine, &f, rest[0])
+		s, err = scanImage(ctx, env, log, engine, &f, rest[0], opts)
 	case "sbom":
-		res, err = scanSBOM(rest[0])
+		s, err = scanSBOM(rest[0])
 	}
 	if err != nil {
 		return err
 	}
+	res := s.Result
 	log.Debug("scan done", "target", target, "packages", len(res.Packages), "unknowns", len(res.Unknowns))
 
-	if err := writeOutput(env.Stdout, f.output, func(w io.Writer) error { return enc(w, res) }); err != nil {
+	var rep *vuln.Report
+	if db != nil {
+		if rep, err = f.match(ctx, env, db, s); err != nil {
+			return err
+		}
+		log.Debug("vulnerabilities matched", "matches", len(rep.Matches), "goBinariesWithSymbols", s.Symbols.Len())
+	}
+	if err := writeOutput(env.Stdout, f.output, func(w io.Writer) error { return writeReport(w, env, f.format, res, rep) }); err != nil {
+		return err
+	}
+	if err := f.gate(rep); err != nil {
 		return err
 	}
 	if res.Incomplete() {

@@ -14,15 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/scan"
 )
 
-func scanRootFS(ctx context.Context, e *inventory.Engine, dir string) (*inventory.Result, error) {
-	return scan.RootFS(ctx, e, dir)
-}
-
-func scanHost(ctx context.Context, e *inventory.Engine, root string) (*inventory.Result, error) {
-	return scan.Host(ctx, e, root)
-}
-
-func scanImage(ctx context.Context, env *Env, log *slog.Logger, e *inventory.Engine, f *scanFlags, ref string) (*inventory.Result, error) {
+func scanImage(ctx context.Context, env *Env, log *slog.Logger, e *inventory.Engine, f *scanFlags, ref string, opts scan.Options) (*scan.Scanned, error) {
 	cacheDir := ""
 	if !f.noCache {
 		cacheDir = f.cacheDir
@@ -33,15 +25,16 @@ func scanImage(ctx context.Context, env *Env, log *slog.Logger, e *inventory.Eng
 			cacheDir = filepath.Join(cacheDir, "layers")
 		}
 	}
-	res, st, err := scan.Image(ctx, e, ref, scan.ImageOptions{
+	s, err := scan.Image(ctx, e, ref, scan.ImageOptions{
+		Options:  opts,
 		Image:    image.Options{Platform: f.platform, Insecure: f.insecure},
 		CacheDir: cacheDir,
 	})
 	if err != nil {
 		return nil, err
 	}
-	log.Debug("image scanned", "ref", ref, "layers", st.Layers, "cacheHits", st.CacheHits, "cacheDir", cacheDir)
-	return res, nil
+	log.Debug("image scanned", "ref", ref, "layers", s.Stats.Layers, "cacheHits", s.Stats.CacheHits, "cacheDir", cacheDir)
+	return s, nil
 }
 
 // defaultCacheDir is $XDG_CACHE_HOME/vigil, else ~/.cache/vigil, else none.
@@ -55,7 +48,7 @@ func defaultCacheDir(env *Env) string {
 	return ""
 }
 
-func scanSBOM(path string) (*inventory.Result, error) {
+func scanSBOM(path string) (*scan.Scanned, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("scan sbom: %w", err)
@@ -66,7 +59,7 @@ func scanSBOM(path string) (*inventory.Result, error) {
 		return nil, fmt.Errorf("scan sbom %s: %w", path, err)
 	}
 	res.Sort()
-	return res, nil
+	return &scan.Scanned{Result: res}, nil
 }
 
 func sbomEncoder(format string, env *Env) (encoder, bool) {

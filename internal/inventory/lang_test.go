@@ -56,10 +56,11 @@ func langScan(tb testing.TB, dir string) *inventory.Result {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	res, err := scan.RootFS(context.Background(), e, dir)
+	out, err := scan.RootFS(context.Background(), e, dir, scan.Options{})
 	if err != nil {
 		tb.Fatalf("scan.RootFS(%s): %v", dir, err)
 	}
+	res := out.Result
 	for _, u := range res.Unknowns {
 		tb.Errorf("unexpected unknown: %+v", u)
 	}
@@ -788,9 +789,9 @@ func BenchmarkLangGoBinaries(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		res, err := scan.RootFS(context.Background(), e, dir)
-		if err != nil || len(res.Packages) == 0 {
-			b.Fatalf("scan: %v, %d packages", err, len(res.Packages))
+		out, err := scan.RootFS(context.Background(), e, dir, scan.Options{})
+		if err != nil || len(out.Result.Packages) == 0 {
+			b.Fatalf("scan: %v", err)
 		}
 	}
 }

@@ -39,11 +39,11 @@ func testEngine(tb testing.TB) *inventory.Engine {
 
 func scanRootFS(tb testing.TB, root string) *inventory.Result {
 	tb.Helper()
-	res, err := scan.RootFS(context.Background(), testEngine(tb), root)
+	out, err := scan.RootFS(context.Background(), testEngine(tb), root, scan.Options{})
 	if err != nil {
 		tb.Fatalf("scan.RootFS(%s): %v", root, err)
 	}
-	return res
+	return out.Result
 }
 
 // byName indexes pkgs found by extractor x by name, failing on duplicates.

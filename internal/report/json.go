@@ -51,11 +51,17 @@ func Summarize(r *inventory.Result) Summary {
 
 // WriteJSON writes r as a Document.
 func WriteJSON(w io.Writer, r *inventory.Result, tool Tool, now time.Time) error {
+	doc := newDocument(r, tool, now)
+	return encodeJSON(w, doc)
+}
+
+// newDocument fills the fields every Vigil JSON document about r shares.
+func newDocument(r *inventory.Result, tool Tool, now time.Time) Document {
 	pkgs := r.Packages
 	if pkgs == nil {
 		pkgs = []inventory.Package{}
 	}
-	doc := Document{
+	return Document{
 		SchemaVersion: SchemaVersion,
 		Tool:          tool,
 		GeneratedAt:   now.UTC(),
@@ -65,10 +71,14 @@ func WriteJSON(w io.Writer, r *inventory.Result, tool Tool, now time.Time) error
 		Packages:      pkgs,
 		Unknowns:      r.Unknowns,
 	}
+}
+
+// encodeJSON writes v indented, without HTML escaping.
+func encodeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	return nil

@@ -14,36 +14,8 @@ import (
 // ecosystem, then what could not be read.
 func WriteTable(w io.Writer, r *inventory.Result) error {
 	ew := &errWriter{w: w}
+	ecos := writeHeader(ew, r)
 	a := r.Asset
-	ew.printf("Asset:    %s %s\n", a.Kind, a.Name)
-	if a.Digest != "" {
-		ew.printf("Digest:   %s\n", a.Digest)
-	}
-	if a.Platform != "" {
-		ew.printf("Platform: %s\n", a.Platform)
-	}
-	if a.OS != nil {
-		name := a.OS.PrettyName
-		if name == "" {
-			name = strings.TrimSpace(a.OS.ID + " " + a.OS.VersionID)
-		}
-		ew.printf("OS:       %s\n", name)
-	}
-	sum := Summarize(r)
-	ecos := make([]inventory.Ecosystem, 0, len(sum.ByEcosystem))
-	for e := range sum.ByEcosystem {
-		ecos = append(ecos, e)
-	}
-	slices.Sort(ecos)
-	parts := make([]string, 0, len(ecos))
-	for _, e := range ecos {
-		parts = append(parts, fmt.Sprintf("%s %d", e, sum.ByEcosystem[e]))
-	}
-	ew.printf("Packages: %d", sum.Packages)
-	if len(parts) > 0 {
-		ew.printf(" (%s)", strings.Join(parts, ", "))
-	}
-	ew.printf("\n")
 
 	layered := len(a.Layers) > 0
 	for _, e := range ecos {
@@ -83,20 +55,63 @@ func WriteTable(w io.Writer, r *inventory.Result) error {
 			return err
 		}
 	}
-	if r.Incomplete() {
-		ew.printf("\nINCOMPLETE: %d part(s) of this asset could not be read; packages there are not listed:\n", len(r.Unknowns))
-		for _, u := range r.Unknowns {
-			where := u.Path
-			if u.Layer != "" {
-				where = "layer " + shortDigest(u.Layer) + " " + where
-			}
-			if u.Extractor != "" {
-				where += " (" + u.Extractor + ")"
-			}
-			ew.printf("  %s: %s\n", strings.TrimSpace(where), u.Err)
-		}
-	}
+	writeIncomplete(ew, r, "packages")
 	return ew.err
+}
+
+// writeHeader writes what every table starts with: the asset and its
+// package counts. It returns the ecosystems found, sorted.
+func writeHeader(ew *errWriter, r *inventory.Result) []inventory.Ecosystem {
+	a := r.Asset
+	ew.printf("Asset:    %s %s\n", a.Kind, a.Name)
+	if a.Digest != "" {
+		ew.printf("Digest:   %s\n", a.Digest)
+	}
+	if a.Platform != "" {
+		ew.printf("Platform: %s\n", a.Platform)
+	}
+	if a.OS != nil {
+		name := a.OS.PrettyName
+		if name == "" {
+			name = strings.TrimSpace(a.OS.ID + " " + a.OS.VersionID)
+		}
+		ew.printf("OS:       %s\n", name)
+	}
+	sum := Summarize(r)
+	ecos := make([]inventory.Ecosystem, 0, len(sum.ByEcosystem))
+	for e := range sum.ByEcosystem {
+		ecos = append(ecos, e)
+	}
+	slices.Sort(ecos)
+	parts := make([]string, 0, len(ecos))
+	for _, e := range ecos {
+		parts = append(parts, fmt.Sprintf("%s %d", e, sum.ByEcosystem[e]))
+	}
+	ew.printf("Packages: %d", sum.Packages)
+	if len(parts) > 0 {
+		ew.printf(" (%s)", strings.Join(parts, ", "))
+	}
+	ew.printf("\n")
+	return ecos
+}
+
+// writeIncomplete lists what could not be read, if anything; what says
+// what is missing from the output because of it.
+func writeIncomplete(ew *errWriter, r *inventory.Result, what string) {
+	if !r.Incomplete() {
+		return
+	}
+	ew.printf("\nINCOMPLETE: %d part(s) of this asset could not be read; %s there are not listed:\n", len(r.Unknowns), what)
+	for _, u := range r.Unknowns {
+		where := u.Path
+		if u.Layer != "" {
+			where = "layer " + shortDigest(u.Layer) + " " + where
+		}
+		if u.Extractor != "" {
+			where += " (" + u.Extractor + ")"
+		}
+		ew.printf("  %s: %s\n", strings.TrimSpace(where), u.Err)
+	}
 }
 
 func shortDigest(d string) string {

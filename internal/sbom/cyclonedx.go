@@ -15,6 +15,16 @@ import (
 // opts.SpecVersion says "1.6"). The same result and options give the same
 // bytes, the timestamp aside: the serial number is derived from the content.
 func EncodeCycloneDX(w io.Writer, r *inventory.Result, opts EncodeOptions) error {
+	bom, err := cycloneDXBOM(r, opts)
+	if err != nil {
+		return err
+	}
+	return writeCycloneDX(w, bom)
+}
+
+// cycloneDXBOM builds the BOM EncodeCycloneDX writes, for it and for
+// EncodeCycloneDXReport, which adds to it.
+func cycloneDXBOM(r *inventory.Result, opts EncodeOptions) (*cdx.BOM, error) {
 	spec := opts.SpecVersion
 	var sv cdx.SpecVersion
 	switch spec {
@@ -23,12 +33,12 @@ func EncodeCycloneDX(w io.Writer, r *inventory.Result, opts EncodeOptions) error
 	case CycloneDX16:
 		sv = cdx.SpecVersion1_6
 	default:
-		return fmt.Errorf("encode CycloneDX %q: %w (want %s or %s)", spec, ErrUnsupportedVersion, CycloneDX15, CycloneDX16)
+		return nil, fmt.Errorf("encode CycloneDX %q: %w (want %s or %s)", spec, ErrUnsupportedVersion, CycloneDX15, CycloneDX16)
 	}
 	r = sortedCopy(r)
 	hash, err := contentHash(CycloneDXJSON, spec, r, opts)
 	if err != nil {
-		return fmt.Errorf("encode CycloneDX: %w", err)
+		return nil, fmt.Errorf("encode CycloneDX: %w", err)
 	}
 
 	refs := newUniqueIDs()
@@ -75,7 +85,10 @@ func EncodeCycloneDX(w io.Writer, r *inventory.Result, opts EncodeOptions) error
 		Assemblies:   &[]cdx.BOMReference{cdx.BOMReference(root.BOMRef)},
 		Dependencies: &[]cdx.BOMReference{cdx.BOMReference(root.BOMRef)},
 	}}
+	return bom, nil
+}
 
+func writeCycloneDX(w io.Writer, bom *cdx.BOM) error {
 	enc := cdx.NewBOMEncoder(w, cdx.BOMFileFormatJSON).SetPretty(true).SetEscapeHTML(false)
 	if err := enc.Encode(bom); err != nil {
 		return fmt.Errorf("encode CycloneDX: %w", err)

@@ -24,18 +24,18 @@ var HostSkipDirs = []string{
 // RootFS inventories an unpacked root filesystem at dir. Nothing is
 // followed outside dir: the walk does not follow symlinks and files are
 // opened through an os.Root, which refuses paths that escape it.
-func RootFS(ctx context.Context, e *inventory.Engine, dir string) (*inventory.Result, error) {
+func RootFS(ctx context.Context, e *inventory.Engine, dir string, opts Options) (*Scanned, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("rootfs %s: %w", dir, err)
 	}
 	a := asset.Asset{Kind: asset.KindRootFS, Name: dir, ID: asset.NewID(asset.KindRootFS, abs)}
-	return scanDir(ctx, e, abs, a, nil)
+	return scanDir(ctx, e, abs, a, nil, opts)
 }
 
 // Host inventories the running machine, read-only, from root ("/" unless a
 // test points it elsewhere).
-func Host(ctx context.Context, e *inventory.Engine, root string) (*inventory.Result, error) {
+func Host(ctx context.Context, e *inventory.Engine, root string, opts Options) (*Scanned, error) {
 	if root == "" {
 		root = "/"
 	}
@@ -50,10 +50,10 @@ func Host(ctx context.Context, e *inventory.Engine, root string) (*inventory.Res
 		ID:       asset.NewID(asset.KindHost, identity),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH,
 	}
-	return scanDir(ctx, e, root, a, HostSkipDirs)
+	return scanDir(ctx, e, root, a, HostSkipDirs, opts)
 }
 
-func scanDir(ctx context.Context, e *inventory.Engine, dir string, a asset.Asset, skip []string) (*inventory.Result, error) {
+func scanDir(ctx context.Context, e *inventory.Engine, dir string, a asset.Asset, skip []string, opts Options) (*Scanned, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", a.Kind, err)
@@ -80,5 +80,9 @@ func scanDir(ctx context.Context, e *inventory.Engine, dir string, a asset.Asset
 	res.Packages = pkgs
 	res.Unknowns = append(res.Unknowns, unknowns...)
 	res.Sort()
-	return res, nil
+	out := &Scanned{Result: res}
+	if opts.GoSymbols {
+		out.Symbols = collectSymbols(fsys, res.Packages)
+	}
+	return out, nil
 }

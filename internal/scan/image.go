@@ -13,6 +13,7 @@ import (
 
 // ImageOptions tune an image scan.
 type ImageOptions struct {
+	Options
 	Image image.Options
 	// CacheDir holds the per-layer cache; "" disables it.
 	CacheDir string
@@ -33,11 +34,11 @@ type ImageStats struct {
 // filesystem; nothing is unpacked outside the cache or temporary directory.
 // A layer that cannot be read fully makes the result incomplete, never
 // clean.
-func Image(ctx context.Context, e *inventory.Engine, ref string, opts ImageOptions) (*inventory.Result, ImageStats, error) {
+func Image(ctx context.Context, e *inventory.Engine, ref string, opts ImageOptions) (*Scanned, error) {
 	var st ImageStats
 	img, err := image.Open(ctx, ref, opts.Image)
 	if err != nil {
-		return nil, st, err
+		return nil, err
 	}
 	defer img.Close()
 
@@ -49,7 +50,7 @@ func Image(ctx context.Context, e *inventory.Engine, ref string, opts ImageOptio
 		Limits:    opts.Limits,
 	})
 	if err != nil {
-		return nil, st, fmt.Errorf("scan image %s: %w", ref, err)
+		return nil, fmt.Errorf("scan image %s: %w", ref, err)
 	}
 	defer lfs.Close()
 
@@ -60,7 +61,7 @@ func Image(ctx context.Context, e *inventory.Engine, ref string, opts ImageOptio
 	layers := img.Layers()
 	for _, l := range layers {
 		if err := lfs.AddLayer(ctx, l.DiffID, l.Open); err != nil {
-			return nil, st, fmt.Errorf("scan image %s: layer %s: %w", ref, l.DiffID, err)
+			return nil, fmt.Errorf("scan image %s: layer %s: %w", ref, l.DiffID, err)
 		}
 	}
 	st.Layers, st.CacheHits = len(layers), lfs.CacheHits()
@@ -69,7 +70,7 @@ func Image(ctx context.Context, e *inventory.Engine, ref string, opts ImageOptio
 	}
 	if len(layers) == 0 {
 		res.Sort()
-		return res, st, nil
+		return &Scanned{Result: res, Stats: st}, nil
 	}
 	if osr, err := inventory.DetectOS(lfs.View(len(layers) - 1)); err == nil {
 		res.Asset.OS = osr
@@ -78,12 +79,16 @@ func Image(ctx context.Context, e *inventory.Engine, ref string, opts ImageOptio
 	}
 	pkgs, unknowns, err := e.ScanLayered(ctx, lfs)
 	if err != nil {
-		return nil, st, fmt.Errorf("scan image %s: %w", ref, err)
+		return nil, fmt.Errorf("scan image %s: %w", ref, err)
 	}
 	res.Packages = pkgs
 	res.Unknowns = append(res.Unknowns, unknowns...)
 	res.Sort()
-	return res, st, nil
+	out := &Scanned{Result: res, Stats: st}
+	if opts.GoSymbols {
+		out.Symbols = collectSymbols(lfs.View(len(layers)-1), res.Packages)
+	}
+	return out, nil
 }
 
 func rooted(p string) string {

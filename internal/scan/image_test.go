@@ -134,10 +134,11 @@ func TestImageLayerAttribution(t *testing.T) {
 	e := newEngine(t)
 	cache := t.TempDir()
 
-	res, st, err := scan.Image(context.Background(), e, dir, scan.ImageOptions{CacheDir: cache})
+	out, err := scan.Image(context.Background(), e, dir, scan.ImageOptions{CacheDir: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
+	res, st := out.Result, out.Stats
 	if res.Incomplete() {
 		t.Fatalf("unexpected unknowns: %+v", res.Unknowns)
 	}
@@ -167,10 +168,11 @@ func TestImageLayerAttribution(t *testing.T) {
 		}
 	}
 
-	again, st2, err := scan.Image(context.Background(), e, dir, scan.ImageOptions{CacheDir: cache})
+	out2, err := scan.Image(context.Background(), e, dir, scan.ImageOptions{CacheDir: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
+	again, st2 := out2.Result, out2.Stats
 	if st2.CacheHits != 3 {
 		t.Errorf("re-scan cache hits = %d, want 3", st2.CacheHits)
 	}
@@ -215,7 +217,7 @@ func TestImageHostileLayers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := ociLayout(t, base, c.layer)
-			res, _, err := scan.Image(context.Background(), newEngine(t), dir, scan.ImageOptions{
+			out, err := scan.Image(context.Background(), newEngine(t), dir, scan.ImageOptions{
 				TempDir: t.TempDir(),
 				Limits:  layerfs.Limits{MaxLayerBytes: 128 << 10},
 			})
@@ -226,6 +228,7 @@ func TestImageHostileLayers(t *testing.T) {
 			if err != nil {
 				t.Fatalf("scan failed outright, want an incomplete result: %v", err)
 			}
+			res := out.Result
 			if !res.Incomplete() && c.name != "symlink-parent" {
 				t.Fatalf("result complete, want incomplete; packages %d", len(res.Packages))
 			}

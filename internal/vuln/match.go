@@ -2,6 +2,7 @@ package vuln
 
 import (
 	"context"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/advisory"
 	"github.com/vigil-sec/vigil/internal/finding"
@@ -23,7 +24,8 @@ type Source interface {
 // same vulnerability (through aliases) is merged into it.
 type Match struct {
 	// ID is the vulnerability's preferred identifier: its CVE when it has
-	// one, else the first advisory's ID.
+	// one (the lowest-numbered when merged records carry several), else the
+	// first of its identifiers in sorted order.
 	ID string `json:"id"`
 	// Aliases are every other identifier of it (GHSA, GO-, DSA-, ...).
 	Aliases []string `json:"aliases,omitempty"`
@@ -47,6 +49,11 @@ type Match struct {
 	// Fixed lists the versions that fix it ("" entries never); empty means
 	// no fix is known.
 	Fixed []string `json:"fixed,omitempty"`
+	// FixVersion is the smallest version out of every affected range the
+	// installed version is in: the upgrade that fixes this match (the
+	// highest of Fixed when merged advisories disagree). Empty when no fix
+	// is known.
+	FixVersion string `json:"fixVersion,omitempty"`
 	// Reachable says, for Go binaries with a symbol table, whether the
 	// vulnerable symbols are present: nil when unknown or not applicable.
 	Reachable *bool `json:"reachable,omitempty"`
@@ -56,6 +63,9 @@ type Match struct {
 	// package is not affected; suppressed matches are kept for the record
 	// but not counted by gates.
 	Suppressed *Suppression `json:"suppressed,omitempty"`
+	// ExpiredSuppression is a rule that would suppress the match but has
+	// expired: the match counts again, and this says why it reappeared.
+	ExpiredSuppression *Suppression `json:"expiredSuppression,omitempty"`
 }
 
 // CVSS is a score computed from a vector.
@@ -80,6 +90,11 @@ type Suppression struct {
 	Reason string `json:"reason"`
 	// Status is the VEX status ("not_affected", "fixed") where By is vex.
 	Status string `json:"status,omitempty"`
+	// Rule is the identifier the rule or statement names (its id in an
+	// ignore file, the vulnerability of a VEX statement).
+	Rule string `json:"rule,omitempty"`
+	// Expires, when set, is the instant the suppression stops applying.
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // PackageFix is the smallest upgrade of one package that fixes all its
@@ -99,6 +114,17 @@ type Report struct {
 	Result  *inventory.Result `json:"result"`
 	Matches []Match           `json:"matches"`
 	Fixes   []PackageFix      `json:"fixes,omitempty"`
+	// Skipped counts the packages that were not matched, by ecosystem and
+	// reason (no advisory data for the distribution, unreadable version):
+	// a vulnerability-free report says nothing about them.
+	Skipped []Skipped `json:"skipped,omitempty"`
+}
+
+// Skipped counts packages of one ecosystem not matched for one reason.
+type Skipped struct {
+	Ecosystem inventory.Ecosystem `json:"ecosystem"`
+	Reason    string              `json:"reason"`
+	Packages  int                 `json:"packages"`
 }
 
 // Finding turns a match into the shared finding model.
@@ -113,7 +139,10 @@ func (m *Match) Finding(assetID string) finding.Finding {
 		Title:     m.ID + " in " + m.Package + " " + m.Version,
 		Evidence:  []finding.Evidence{{Detail: m.Package + "@" + m.Version}},
 	}
-	if len(m.Fixed) > 0 {
+	switch {
+	case m.FixVersion != "":
+		f.Remediation = "upgrade " + m.Package + " to " + m.FixVersion + " or later"
+	case len(m.Fixed) > 0:
 		f.Remediation = "upgrade " + m.Package + " to " + m.Fixed[0] + " or later"
 	}
 	return f
