@@ -38,8 +38,10 @@ const (
 	// member. Members are single OSV records, so maxRecord applies to what
 	// is actually read; this bound rejects a member before decompression.
 	maxZipMember = 64 << 20
-	// maxZipMembers bounds the number of members of an all.zip.
-	maxZipMembers = 100_000
+	// maxZipMembers bounds the number of members of an all.zip. npm's
+	// export holds well over 100,000 records (malicious-package reports
+	// among them), so the bound leaves room for growth.
+	maxZipMembers = 1_000_000
 	// maxZipTotal bounds the bytes decompressed from one all.zip.
 	maxZipTotal = 4 << 30
 	// maxSecDB bounds one Alpine secdb JSON file, read whole (real ones

@@ -219,7 +219,7 @@ func dbUpdate(ctx context.Context, env *Env, path, sourcesFile, cacheDir string)
 			cacheDir = filepath.Join(d, "feed")
 		}
 	}
-	fetched, err := feed.FetchAll(ctx, srcs, feed.Options{Dir: cacheDir})
+	fetched, err := feed.FetchAll(ctx, srcs, feed.Options{Dir: cacheDir, Now: env.Now})
 	for _, f := range fetched {
 		state := "downloaded"
 		if f.NotModified {

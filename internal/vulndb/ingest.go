@@ -192,7 +192,11 @@ func ingest(b *Builder, in Input, onErr func(error)) (int, string, error) {
 	addAdv := func(a advisory.Advisory, err error) error {
 		if err != nil {
 			onErr(err)
-			return nil
+			// A record with some bad lines (a Debian advisory naming an
+			// unknown release) still carries its good ones.
+			if a.ID == "" || len(a.Affected) == 0 {
+				return nil
+			}
 		}
 		n++
 		return b.AddAdvisory(a)
