@@ -19,7 +19,7 @@ import (
 
 // engineVersion changes whenever extraction output for the same input may
 // change, so that caches keyed by Engine.Key are invalidated.
-const engineVersion = "2"
+const engineVersion = "3"
 
 // Defaults for Options.
 const (

@@ -45,6 +45,11 @@ func (e *Engine) runChecked(ctx context.Context, x filesystem.Extractor, sfs sca
 		}
 	}
 	pkgs, err := e.runExtractor(ctx, x, sfs, root, c)
+	if err != nil && x.Name() == "javascript/packagejson" {
+		if fb, fbErr := packageJSONFallback(sfs, c); fbErr == nil {
+			return fb, nil
+		}
+	}
 	if err != nil {
 		return pkgs, err
 	}
