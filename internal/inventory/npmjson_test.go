@@ -13,9 +13,9 @@ import (
 // a file that is no package yields nothing; broken JSON stays an Unknown.
 func TestPackageJSONFallback(t *testing.T) {
 	fsys := fstest.MapFS{
-		"app/node_modules/parse5/package.json": {Data: []byte(`{"name":"parse5","version":"7.1.2","license":"MIT","contributors":"See https://github.com/inikulin/parse5/graphs/contributors"}`)},
+		"app/node_modules/parse5/package.json":         {Data: []byte(`{"name":"parse5","version":"7.1.2","license":"MIT","contributors":"See https://github.com/inikulin/parse5/graphs/contributors"}`)},
 		"app/node_modules/rxjs/operators/package.json": {Data: []byte(`{"main":"../dist/cjs/operators/index.js","contributors":"x"}`)},
-		"app/node_modules/broken/package.json": {Data: []byte(`{"name":"broken","version":`)},
+		"app/node_modules/broken/package.json":         {Data: []byte(`{"name":"broken","version":`)},
 	}
 	e, err := inventory.NewEngine(inventory.Options{})
 	if err != nil {
