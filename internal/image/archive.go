@@ -236,6 +236,9 @@ func dockerArchive(f *found, file string, idx *tarIndex, sel selector) (*found, 
 		if err != nil {
 			return nil, err
 		}
+		if e.typ == tar.TypeReg {
+			meta.open = memberReader(file, e)
+		}
 		f.layerMeta = append(f.layerMeta, meta)
 	}
 	img, err := tarball.Image(func() (io.ReadCloser, error) { return os.Open(file) }, tag)
@@ -375,5 +378,19 @@ func unpackLayout(file, dir string) error {
 		if err != nil {
 			return corruptf("%s: unpack %s: %w", file, name, err)
 		}
+	}
+}
+
+// memberReader opens the data of a regular archive member by its offset.
+func memberReader(file string, e *tarEntry) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{io.NewSectionReader(f, e.offset, e.size), f}, nil
 	}
 }

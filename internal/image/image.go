@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"errors"
+	"io"
 	"maps"
 	"sync"
 
@@ -102,6 +103,9 @@ type layerMeta struct {
 	digest string // stored digest, "" if unknown
 	size   int64
 	plain  bool // stored uncompressed: the stored digest is the DiffID
+	// open reads the stored layer straight from its archive member, or is
+	// nil when the member cannot be read by offset (sparse entries).
+	open func() (io.ReadCloser, error)
 }
 
 func (f *found) close() {
@@ -140,9 +144,20 @@ func describe(name string, f *found, want platform, explicit bool) (*Image, erro
 		return nil, &PlatformError{Ref: name, Want: want.String(), Available: []string{have.String()}}
 	}
 
-	layers, err := f.img.Layers()
-	if err != nil {
-		return nil, corruptf("layers: %w", err)
+	// A docker-save archive's layers are read straight from their members:
+	// asking go-containerregistry for them makes it hash every compressed
+	// layer to synthesise a manifest, which costs more than a cached scan.
+	var layers []v1.Layer
+	direct := len(f.layerMeta) > 0
+	for _, m := range f.layerMeta {
+		direct = direct && m.open != nil
+	}
+	if direct {
+		layers = make([]v1.Layer, len(f.layerMeta))
+	} else {
+		if layers, err = f.img.Layers(); err != nil {
+			return nil, corruptf("layers: %w", err)
+		}
 	}
 	diffIDs := cfg.RootFS.DiffIDs
 	if len(layers) != len(diffIDs) {
@@ -181,7 +196,11 @@ func describe(name string, f *found, want platform, explicit bool) (*Image, erro
 			}
 		}
 		a.Layers[j] = al
-		out.layers[j] = Layer{DiffID: al.DiffID, Open: openLayer(l, diffIDs[j])}
+		if direct {
+			out.layers[j] = Layer{DiffID: al.DiffID, Open: openStream(f.layerMeta[j].open, diffIDs[j])}
+		} else {
+			out.layers[j] = Layer{DiffID: al.DiffID, Open: openLayer(l, diffIDs[j])}
+		}
 	}
 	out.asset = a
 	return out, nil

@@ -41,8 +41,13 @@ const drainOnClose = 1 << 20
 // is plain but a later one compressed is still handed out raw, so the stream
 // is sniffed again here.
 func openLayer(l v1.Layer, diffID v1.Hash) func() (io.ReadCloser, error) {
+	return openStream(l.Uncompressed, diffID)
+}
+
+// openStream is openLayer for any source of the stored layer stream.
+func openStream(open func() (io.ReadCloser, error), diffID v1.Hash) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) {
-		rc, err := l.Uncompressed()
+		rc, err := open()
 		if err != nil {
 			return nil, fmt.Errorf("open layer %s: %w", diffID, err)
 		}
