@@ -142,6 +142,13 @@ func (e *Engine) ScanFS(ctx context.Context, fsys fs.FS, opts FSOptions) ([]Pack
 // that introduced it: the first layer from which the file declaring the
 // package contained it in every later version of that file.
 func (e *Engine) ScanLayered(ctx context.Context, l Layered) ([]Package, []Unknown, error) {
+	return e.ScanLayeredCached(ctx, l, nil)
+}
+
+// ScanLayeredCached is ScanLayered with a cache of per-file results: a file
+// whose chain of writing layers was seen before is not extracted again.
+// cache may be nil.
+func (e *Engine) ScanLayeredCached(ctx context.Context, l Layered, cache ExtractCache) ([]Package, []Unknown, error) {
 	n := l.LayerCount()
 	if n == 0 {
 		return nil, nil, nil
@@ -151,17 +158,67 @@ func (e *Engine) ScanLayered(ctx context.Context, l Layered) ([]Package, []Unkno
 	if err != nil {
 		return nil, unknowns, err
 	}
-	res := e.extractAll(ctx, final, "", cands)
-	var pkgs []Package
-	for i, r := range res {
-		unknowns = append(unknowns, r.unknowns...)
-		if len(r.pkgs) == 0 {
+	results := make([]fileResult, len(cands))
+	keys := make([]string, len(cands))
+	buckets := make([]string, len(cands))
+	loaded := map[string]map[string]CachedFile{}
+	var need []int
+	for i, c := range cands {
+		w := l.Writers(c.name)
+		if cache == nil || len(w) == 0 {
+			need = append(need, i)
 			continue
 		}
-		e.attribute(ctx, l, cands[i], r.pkgs)
+		b := l.LayerDiffID(w[len(w)-1])
+		buckets[i], keys[i] = b, e.cacheKey(l, c.name, w)
+		m, ok := loaded[b]
+		if !ok {
+			m, _ = cache.Load(b) // an unreadable bucket is a miss
+			loaded[b] = m
+		}
+		if cf, ok := m[keys[i]]; ok {
+			results[i] = fileResult{pkgs: cf.Packages, unknowns: cf.Unknowns}
+			continue
+		}
+		need = append(need, i)
+	}
+	sub := make([]candidate, len(need))
+	for j, i := range need {
+		sub[j] = cands[i]
+	}
+	fresh := e.extractAll(ctx, final, "", sub)
+	for j, i := range need {
+		if len(fresh[j].pkgs) > 0 {
+			e.attribute(ctx, l, cands[i], fresh[j].pkgs)
+		}
+		results[i] = fresh[j]
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, unknowns, err
+	}
+	if cache != nil && len(need) > 0 {
+		dirty := map[string]bool{}
+		for _, i := range need {
+			b := buckets[i]
+			if b == "" {
+				continue
+			}
+			if loaded[b] == nil {
+				loaded[b] = map[string]CachedFile{}
+			}
+			loaded[b][keys[i]] = CachedFile{Packages: results[i].pkgs, Unknowns: results[i].unknowns}
+			dirty[b] = true
+		}
+		for b := range dirty {
+			_ = cache.Store(b, loaded[b]) // a cache that cannot be written only costs time
+		}
+	}
+	var pkgs []Package
+	for _, r := range results {
+		unknowns = append(unknowns, r.unknowns...)
 		pkgs = append(pkgs, r.pkgs...)
 	}
-	return pkgs, unknowns, ctx.Err()
+	return pkgs, unknowns, nil
 }
 
 // attribute sets the introducing layer of pkgs, all found in file c.

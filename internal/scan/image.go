@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/image"
@@ -77,7 +78,11 @@ func Image(ctx context.Context, e *inventory.Engine, ref string, opts ImageOptio
 	} else if !errors.Is(err, inventory.ErrNoOSRelease) {
 		res.Unknowns = append(res.Unknowns, inventory.Unknown{Path: "/etc/os-release", Err: err.Error()})
 	}
-	pkgs, unknowns, err := e.ScanLayered(ctx, lfs)
+	var cache inventory.ExtractCache
+	if opts.CacheDir != "" {
+		cache = fileExtractCache{dir: filepath.Join(opts.CacheDir, "extract", e.Key())}
+	}
+	pkgs, unknowns, err := e.ScanLayeredCached(ctx, lfs, cache)
 	if err != nil {
 		return nil, fmt.Errorf("scan image %s: %w", ref, err)
 	}

@@ -3,6 +3,7 @@ package scan_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"os"
@@ -245,5 +246,70 @@ func TestImageHostileLayers(t *testing.T) {
 				t.Errorf("the intact base layer's packages were lost: %+v", res.Packages)
 			}
 		})
+	}
+}
+
+// TestImageExtractCache: a re-scan takes per-file results from the
+// extraction cache (proved by doctoring a cached entry), and a corrupt cache
+// file is a miss, not an error or a wrong answer.
+func TestImageExtractCache(t *testing.T) {
+	base := tarOf(t, []entry{
+		{name: "etc/os-release", body: osRelease},
+		{name: "var/lib/dpkg/status", body: stanza("libc6", "2.31-13+deb11u5", "glibc")},
+	})
+	dir := ociLayout(t, base)
+	e := newEngine(t)
+	cache := t.TempDir()
+	scanVersion := func() string {
+		t.Helper()
+		out, err := scan.Image(context.Background(), e, dir, scan.ImageOptions{CacheDir: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Result.Packages) != 1 {
+			t.Fatalf("packages = %+v", out.Result.Packages)
+		}
+		return out.Result.Packages[0].Version
+	}
+	if v := scanVersion(); v != "2.31-13+deb11u5" {
+		t.Fatalf("first scan version %s", v)
+	}
+	buckets, err := filepath.Glob(filepath.Join(cache, "extract", e.Key(), "*.json.gz"))
+	if err != nil || len(buckets) != 1 {
+		t.Fatalf("cache buckets %v, %v", buckets, err)
+	}
+	// Doctor the cached entry: a re-scan that reports it read the cache.
+	rewrite := func(edit func(string) string) {
+		t.Helper()
+		f, err := os.Open(buckets[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(zr)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(edit(string(data))))
+		zw.Close()
+		if err := os.WriteFile(buckets[0], buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rewrite(func(s string) string { return strings.ReplaceAll(s, "2.31-13+deb11u5", "0.0-from-cache") })
+	if v := scanVersion(); v != "0.0-from-cache" {
+		t.Fatalf("re-scan version %s: the extraction cache was not used", v)
+	}
+	if err := os.WriteFile(buckets[0], []byte("not gzip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v := scanVersion(); v != "2.31-13+deb11u5" {
+		t.Fatalf("scan after corrupting the cache: version %s", v)
 	}
 }
