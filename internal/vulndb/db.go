@@ -18,7 +18,10 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/vigil-sec/vigil/internal/advisory"
+	"github.com/vigil-sec/vigil/internal/vuln"
 )
+
+var _ vuln.Source = (*DB)(nil)
 
 // cacheBytes bounds the memory of the decoded advisory records a DB
 // keeps (about 40,000 Debian records, 20,000 OSV records with long
@@ -45,10 +48,11 @@ type dbStmts struct {
 // mode=ro and immutable=1: SQLite takes no locks, creates no journal and
 // never writes, which is sound because a Builder never changes a finished
 // file (a rebuild replaces it by rename; open readers keep the old one).
+// No mmap: a file overwritten in place by hand (cp over it) must give read
+// errors, not SIGBUS.
 var readPragmas = []string{
 	"query_only(1)",
 	"cache_size(-16384)", // 16 MiB per connection
-	"mmap_size(268435456)",
 }
 
 // Open opens the database at path for reading. It fails with ErrNotFound

@@ -14,17 +14,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/advisory"
 )
 
-// source is vuln.Source, spelled out so that this test does not depend on
-// package vuln compiling; the CLI's assignment of a *DB to a vuln.Source
-// checks the real thing.
-type source interface {
-	Affected(ctx context.Context, ecosystem, name string) ([]advisory.Advisory, error)
-	EPSS(ctx context.Context, cve string) (advisory.EPSS, bool, error)
-	KEV(ctx context.Context, cve string) (advisory.KEV, bool, error)
-}
-
-var _ source = (*DB)(nil)
-
 func ids(advs []advisory.Advisory) []string {
 	var out []string
 	for _, a := range advs {
