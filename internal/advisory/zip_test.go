@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -259,8 +260,10 @@ func TestReadOSVZipBounds(t *testing.T) {
 		if !errors.Is(err, ErrTooLarge) {
 			t.Errorf("err = %v, want ErrTooLarge", err)
 		}
-		if len(ids) > 32 {
-			t.Errorf("%d records delivered past a 500-byte budget", len(ids))
+		// 500/16 records fit the budget; records already being read by
+		// the parallel workers when it runs out may still be delivered.
+		if max := 500/16 + 2*runtime.GOMAXPROCS(0); len(ids) > max {
+			t.Errorf("%d records delivered past a 500-byte budget, want at most %d", len(ids), max)
 		}
 	})
 
