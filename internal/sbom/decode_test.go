@@ -288,3 +288,18 @@ func TestDecodeCompositions(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeGoPURLCase: Go module paths keep their case when only the purl
+// carries the path (packageurl-go lowercases it), so they still match the
+// Go vulnerability database's case-sensitive names.
+func TestDecodeGoPURLCase(t *testing.T) {
+	doc := `{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[
+	 {"type":"library","name":"blocky","version":"v0.28.0","purl":"pkg:golang/github.com/0xERR0R/blocky@v0.28.0"}]}`
+	res, _, err := Decode(strings.NewReader(doc), "case.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Packages) != 1 || res.Packages[0].Name != "github.com/0xERR0R/blocky" {
+		t.Fatalf("packages = %+v, want github.com/0xERR0R/blocky", res.Packages)
+	}
+}

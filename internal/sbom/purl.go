@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
@@ -36,7 +37,38 @@ func parsePURL(s string) (packageurl.PackageURL, bool) {
 	if err != nil || p.Type == "" || p.Name == "" {
 		return packageurl.PackageURL{}, false
 	}
+	if p.Type == packageurl.TypeGolang {
+		p.Namespace, p.Name = goModuleCase(s, p.Namespace, p.Name)
+	}
 	return p, true
+}
+
+// goModuleCase undoes packageurl-go's lowercasing of Go purls: Go module
+// paths are case-sensitive (github.com/0xERR0R/blocky), and so are the Go
+// vulnerability database's names. It returns the namespace and name as
+// written in s when they equal the parsed ones but for case.
+func goModuleCase(s, ns, name string) (string, string) {
+	rest, ok := strings.CutPrefix(s, "pkg:")
+	if !ok {
+		return ns, name
+	}
+	rest, ok = strings.CutPrefix(strings.TrimLeft(rest, "/"), "golang/")
+	if !ok {
+		return ns, name
+	}
+	if i := strings.IndexAny(rest, "@?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	rawNS, rawName := "", rest
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		rawNS, rawName = rest[:i], rest[i+1:]
+	}
+	uNS, err1 := url.PathUnescape(rawNS)
+	uName, err2 := url.PathUnescape(rawName)
+	if err1 != nil || err2 != nil || !strings.EqualFold(uNS, ns) || !strings.EqualFold(uName, name) {
+		return ns, name
+	}
+	return uNS, uName
 }
 
 // ecosystemOf maps a purl type to a Vigil ecosystem, Other when unknown.
