@@ -103,7 +103,7 @@ func (b *Builder) Node() (Corpus, error) {
 		Name: "node",
 		Kind: Image,
 		Path: filepath.Join(dir, "image.tar"),
-		Description: fmt.Sprintf("The debian layer plus a layer with /app/node_modules: `npm install` of %s (%d installed package directories, %d distinct name@version)",
+		Description: fmt.Sprintf("The debian layer plus a layer with /app/node_modules: `npm install` of %s (the lock lists %d package directories, %d distinct name@version; npm skips the optional ones for other platforms)",
 			directDeps(), n.dirs, n.distinct),
 	}, nil
 }

@@ -351,6 +351,9 @@ func detailPage(r *corpusResult) []byte {
 	p("# Package differences on corpus `%s`\n\n", r.Name)
 	p("Written by `bash bench/sbom.sh`; see [../RESULTS.md](../RESULTS.md) for the explanations. ")
 	p("Each line is a package (purl type:name@version) that some tools report and others do not.\n\n")
+	if len(r.cmp.Rows) == 0 {
+		p("Every tool reports the same %d packages.\n", r.cmp.Common)
+	}
 	for _, g := range groupRows(r.cmp) {
 		p("## %s — reported by %s, not by %s (%d)\n\n", g.class.Title, g.in, g.notIn, len(g.rows))
 		for _, row := range g.rows {
