@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/redact"
+	"github.com/vigil-sec/vigil/internal/secret"
 )
 
 // ErrIncomplete means the command produced its output, but part of the
@@ -58,6 +61,8 @@ Usage:
   vigil scan rootfs DIR     inventory an unpacked root filesystem
   vigil scan host           inventory the running machine (read-only)
   vigil scan sbom FILE      read a CycloneDX or SPDX JSON SBOM
+  vigil scan secrets DIR    find leaked keys and passwords (--git: every commit;
+                            --image: every layer)
   vigil db COMMAND          build, update, inspect, export or import the
                             vulnerability database ('vigil db help')
   vigil version             print the version
@@ -107,13 +112,17 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// newLogger returns the logger for one run, writing to stderr.
+// newLogger returns the logger for one run, writing to stderr through a
+// redacting handler: whatever a log line says, no secret reaches the sink.
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
 		return nil, usagef("bad --log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	// Every record passes the secret scanner before it is written; the
+	// scanner is built on the first record, so quiet runs do not pay for it.
+	build := func() (*secret.Scanner, error) { return secret.NewScanner(secret.DefaultRules(), secret.Options{}) }
+	return slog.New(redact.NewLazyHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}), build)), nil
 }
 
 // NotYetError marks a capability that is planned but not built yet.

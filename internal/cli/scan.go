@@ -25,6 +25,9 @@ Targets:
   rootfs DIR    an unpacked root filesystem
   host          the running machine, read-only
   sbom FILE     a CycloneDX or SPDX JSON SBOM
+  secrets DIR   leaked credentials in a directory; --git scans a repository's
+                whole history, --image every layer of an image
+                ('vigil scan secrets -h' for its flags)
 
 Flags:
 `
@@ -61,6 +64,9 @@ func (f *scanFlags) register(fs *flag.FlagSet) {
 }
 
 func runScan(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "secrets" {
+		return runSecrets(ctx, env, args[1:])
+	}
 	var f scanFlags
 	fs := flag.NewFlagSet("vigil scan", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -84,7 +90,7 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	wantArgs := map[string]int{"image": 1, "rootfs": 1, "sbom": 1, "host": 0}
 	n, ok := wantArgs[target]
 	if !ok {
-		return usagef("scan: unknown target %q (want image, rootfs, host or sbom)", target)
+		return usagef("scan: unknown target %q (want image, rootfs, host, sbom or secrets)", target)
 	}
 	if len(rest) != n {
 		return usagef("scan %s: want %d argument(s), got %d", target, n, len(rest))
@@ -169,10 +175,26 @@ func encoderFor(format string, env *Env) (encoder, error) {
 }
 
 // writeOutput runs write against stdout, or against a file that replaces
-// path only once it is complete.
+// path only once it is complete. A path that exists and is not a regular
+// file (/dev/null, /dev/stdout, a fifo) is written in place: renaming over
+// it would replace the device.
 func writeOutput(stdout io.Writer, path string, write func(io.Writer) error) error {
 	if path == "" {
 		return write(stdout)
+	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".vigil-out-*")
 	if err != nil {

@@ -56,6 +56,10 @@ type Finding struct {
 	Fingerprint string `json:"fingerprint"`
 	// Paired is the Redacted form of the companion secret, for paired rules.
 	Paired string `json:"paired,omitempty"`
+	// Suppressed says why the finding does not count: an inline
+	// "vigil:ignore" comment or a baseline entry. Suppressed findings are
+	// kept for the record; gates ignore them.
+	Suppressed string `json:"suppressed,omitempty"`
 }
 
 // Location says where bytes came from.
