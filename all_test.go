@@ -52,6 +52,7 @@ var forbidden = map[string][]string{
 	"github.com/vigil-sec/vigil/internal/advisory": {"github.com/vigil-sec/vigil/", "github.com/google/osv-scalibr/extractor"},
 	"github.com/vigil-sec/vigil/internal/layerfs":  {"github.com/google/osv-scalibr", "github.com/google/go-containerregistry"},
 	"github.com/vigil-sec/vigil/internal/feed":     {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/secret":   {"github.com/google/osv-scalibr", "github.com/google/go-containerregistry", "github.com/vigil-sec/vigil/internal/inventory"},
 	"github.com/vigil-sec/vigil/internal/bundle":   {"github.com/vigil-sec/vigil/"},
 }
 
