@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
+	"strings"
 )
 
 // ErrInvalidRule is wrapped by NewScanner's errors about a rule.
@@ -55,6 +56,11 @@ type compiledRule struct {
 	pair      int // index of the Pair rule, or -1
 	pairLines int
 	generic   bool // tagged "generic": yields to specific rules
+	// ownLine: the expression itself spells one of the rule's keywords and
+	// cannot span lines, so a match lies on the line of a keyword hit and
+	// the window is that line alone (a third of the regex work on code
+	// dense with "key", "token" and "secret").
+	ownLine bool
 }
 
 // NewScanner checks rules (unique IDs, keywords, an expression) and builds
@@ -83,6 +89,7 @@ func NewScanner(rules []*Rule, opts Options) (*Scanner, error) {
 			return nil, fmt.Errorf("rule %q: no keyword of three or more bytes: %w", r.ID, ErrInvalidRule)
 		}
 		c := &compiledRule{Rule: r, index: i, secretIdx: r.Regex.SubexpIndex("secret"), pair: -1, generic: slices.Contains(r.Tags, "generic")}
+		c.ownLine = spellsKeyword(r) && examplesFitTwoLines(r)
 		c.multiline = spansLines(r.Regex)
 		s.rules = append(s.rules, c)
 	}
@@ -311,7 +318,12 @@ func (s *Scanner) windows(text []byte, filter lineFilter) [][]window {
 			}
 			last[ri] = ls + 1
 			ws := out[ri]
-			w := s.window(text, ls, le, s.rules[ri].multiline)
+			var w window
+			if r := s.rules[ri]; r.ownLine && !r.multiline {
+				w = nextLine(text, ls, le)
+			} else {
+				w = s.window(text, ls, le, r.multiline)
+			}
 			if n := len(ws); n > 0 && w.start <= ws[n-1].end && w.end-ws[n-1].start <= mergedMax {
 				ws[n-1].end = max(ws[n-1].end, w.end)
 				continue
@@ -320,6 +332,22 @@ func (s *Scanner) windows(text []byte, filter lineFilter) [][]window {
 		}
 	})
 	return out
+}
+
+// nextLine extends the line [ls, le) by the line after it (capped like the
+// context windows), for rules whose every match contains a keyword: such a
+// match starts on a hit's line or, when the keyword closes it, just before,
+// and reaches at most into the next line ("password:" then the value).
+func nextLine(text []byte, ls, le int) window {
+	end := le
+	if end < len(text) {
+		if i := bytes.IndexByte(text[end+1:], '\n'); i >= 0 && i < sideBytes {
+			end += 1 + i
+		} else {
+			end = min(len(text), end+1+sideBytes)
+		}
+	}
+	return window{ls, end}
 }
 
 // window extends the line [ls, le) by the context lines on each side.
@@ -422,4 +450,81 @@ func printableRuns(data []byte) []byte {
 		}
 	}
 	return out
+}
+
+// spellsKeyword reports whether every match of r's expression contains one
+// of r's keywords, judged on the parsed expression: some literal that every
+// match must contain (through concatenations, captures, repeats of at least
+// one, and every branch of an alternation) holds a keyword, compared
+// case-insensitively. When unsure it answers false, which keeps the wider
+// window (see compiledRule.ownLine).
+func spellsKeyword(r *Rule) bool {
+	re, err := syntax.Parse(r.Regex.String(), syntax.Perl)
+	if err != nil {
+		return false
+	}
+	hasKeyword := func(lit string) bool {
+		lit = strings.ToLower(lit)
+		for _, kw := range r.Keywords {
+			if kw = strings.ToLower(kw); len(kw) >= 3 && strings.Contains(lit, kw) {
+				return true
+			}
+		}
+		return false
+	}
+	return mustContain(re, hasKeyword)
+}
+
+// examplesFitTwoLines reports whether every match of r in its own Examples
+// lies within two lines: a rule whose real-world shape spreads wider (a
+// .netrc entry) keeps the full context window.
+func examplesFitTwoLines(r *Rule) bool {
+	for _, ex := range r.Examples {
+		for _, m := range r.Regex.FindAllString(ex, -1) {
+			if strings.Count(m, "\n") > 1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mustContain reports whether every string re matches contains a literal
+// run for which ok holds.
+func mustContain(re *syntax.Regexp, ok func(string) bool) bool {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return ok(string(re.Rune))
+	case syntax.OpCapture:
+		return mustContain(re.Sub[0], ok)
+	case syntax.OpPlus:
+		return mustContain(re.Sub[0], ok)
+	case syntax.OpRepeat:
+		return re.Min >= 1 && mustContain(re.Sub[0], ok)
+	case syntax.OpConcat:
+		// Adjacent literals form one run: "ghp" "_" in a concatenation.
+		var run []rune
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				run = append(run, sub.Rune...)
+				if ok(string(run)) {
+					return true
+				}
+				continue
+			}
+			run = run[:0]
+			if mustContain(sub, ok) {
+				return true
+			}
+		}
+		return false
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if !mustContain(sub, ok) {
+				return false
+			}
+		}
+		return len(re.Sub) > 0
+	}
+	return false
 }
