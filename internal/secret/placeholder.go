@@ -169,3 +169,13 @@ func containsAny(subs ...string) func([]byte) bool {
 func (f lineFilter) skip(line []byte) bool {
 	return len(line) > f.maxLen || (f.lock != nil && f.lock(line))
 }
+
+// isReference reports whether a generic rule's candidate is a locator, not a
+// credential: a URL ("https://…/token"), a URN ("urn:ietf:params:oauth:…") or
+// a path. Specific rules know their formats and never ask; a URL carrying a
+// password is the business of the URI rules.
+func isReference(secret string) bool {
+	lower := strings.ToLower(secret)
+	return strings.Contains(lower, "://") || strings.HasPrefix(lower, "urn:") ||
+		strings.HasPrefix(secret, "/") || strings.HasPrefix(secret, "./")
+}

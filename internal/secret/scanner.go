@@ -388,6 +388,9 @@ func (s *Scanner) match(cands []candidate, r *compiledRule, text []byte, w windo
 		if filter.skip(trimCR(lineAt(text, off))) || isPlaceholder(secret) {
 			continue
 		}
+		if r.generic && isReference(secret) {
+			continue
+		}
 		if r.Entropy > 0 && shannon(secret) < r.Entropy {
 			continue
 		}
