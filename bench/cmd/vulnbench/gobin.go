@@ -3,7 +3,6 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/vigil-sec/vigil/bench/internal/corpus"
 	"github.com/vigil-sec/vigil/internal/fixture"
 )
 
@@ -57,7 +57,7 @@ func main() {
 // /app/vulnapp, the form both tools read a binary in (osv-scanner v1.9.2
 // reads Go binaries only inside images).
 func writeGoBinaryImage(path string) (string, error) {
-	bin, err := callFixture("GoBinary", func(tb testing.TB) string {
+	bin, err := corpus.CallFixture("GoBinary", func(tb testing.TB) string {
 		return fixture.GoBinary(tb, "vulnapp", goBinaryRequires, goBinaryMain)
 	})
 	if err != nil {
@@ -111,59 +111,4 @@ func writeGoBinaryImage(path string) (string, error) {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return bin, nil
-}
-
-// programTB lets a program call the internal/fixture builders, which take
-// a testing.TB. Fatal and Skip end the builder's goroutine, as in a test;
-// callFixture turns them into an error. The embedded nil TB makes any
-// other method panic, which callFixture reports too.
-type programTB struct {
-	testing.TB
-	name string
-	err  error
-}
-
-func (t *programTB) Helper()             {}
-func (t *programTB) Name() string        { return t.name }
-func (t *programTB) Failed() bool        { return t.err != nil }
-func (t *programTB) Logf(string, ...any) {}
-func (t *programTB) Log(...any)          {}
-func (t *programTB) Errorf(format string, args ...any) {
-	if t.err == nil {
-		t.err = fmt.Errorf(format, args...)
-	}
-}
-func (t *programTB) Error(args ...any) { t.Errorf("%s", fmt.Sprint(args...)) }
-func (t *programTB) FailNow() {
-	if t.err == nil {
-		t.err = errors.New("failed")
-	}
-	runtime.Goexit()
-}
-func (t *programTB) Fatalf(format string, args ...any) { t.Errorf(format, args...); t.FailNow() }
-func (t *programTB) Fatal(args ...any)                 { t.Fatalf("%s", fmt.Sprint(args...)) }
-func (t *programTB) Skipf(format string, args ...any) {
-	t.err = fmt.Errorf("skipped: %s", fmt.Sprintf(format, args...))
-	runtime.Goexit()
-}
-func (t *programTB) Skip(args ...any) { t.Skipf("%s", fmt.Sprint(args...)) }
-func (t *programTB) SkipNow()         { t.Skipf("skipped") }
-
-func callFixture[T any](name string, build func(testing.TB) T) (out T, err error) {
-	t := &programTB{name: name}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer func() {
-			if r := recover(); r != nil {
-				t.err = fmt.Errorf("panic: %v", r)
-			}
-		}()
-		out = build(t)
-	}()
-	<-done
-	if t.err != nil {
-		return out, fmt.Errorf("fixture %s: %w", name, t.err)
-	}
-	return out, nil
 }

@@ -75,7 +75,7 @@ func (b *Builder) Build(names []string) ([]Corpus, error) {
 // debianTar returns the fixture tar of the Debian root and the fixture key
 // it is cached under (which carries the fixture's version).
 func (b *Builder) debianTar() (tarPath, key string, err error) {
-	tarPath, err = callFixture("DebianRootTar", func(tb testing.TB) string {
+	tarPath, err = CallFixture("DebianRootTar", func(tb testing.TB) string {
 		return fixture.DebianRootTar(tb, b.Suite)
 	})
 	if err != nil {
@@ -109,7 +109,7 @@ func (b *Builder) Debian() (Corpus, error) {
 // GoBinaries is a directory of GoBinaryCount distinct Go binaries
 // (fixture.GoBinaries), scanned as a directory.
 func (b *Builder) GoBinaries() (Corpus, error) {
-	dir, err := callFixture("GoBinaries", func(tb testing.TB) string {
+	dir, err := CallFixture("GoBinaries", func(tb testing.TB) string {
 		return fixture.GoBinaries(tb, GoBinaryCount)
 	})
 	if err != nil {

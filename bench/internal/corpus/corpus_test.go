@@ -22,7 +22,7 @@ func TestCallFixture(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := callFixture(tt.name, tt.build)
+			got, err := CallFixture(tt.name, tt.build)
 			switch {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("err = %v, want nil", err)

@@ -14,8 +14,8 @@ var ErrUnavailable = errors.New("fixture unavailable")
 // programTB lets a program call the internal/fixture builders, which take a
 // testing.TB because tests are their main users. Fatal and Skip end the
 // builder's goroutine (as they do in a test) and are turned into an error by
-// callFixture. Only the methods the builders use are implemented; the
-// embedded nil TB makes any other call panic, which callFixture reports.
+// CallFixture. Only the methods the builders use are implemented; the
+// embedded nil TB makes any other call panic, which CallFixture reports.
 type programTB struct {
 	testing.TB
 	name string
@@ -59,9 +59,9 @@ func (t *programTB) Skipf(format string, args ...any) {
 func (t *programTB) Skip(args ...any) { t.Skipf("%s", fmt.Sprint(args...)) }
 func (t *programTB) SkipNow()         { t.Skipf("skipped") }
 
-// callFixture runs build, a call of an internal/fixture builder, and returns
+// CallFixture runs build, a call of an internal/fixture builder, and returns
 // its result, or the error it failed or skipped with.
-func callFixture[T any](name string, build func(testing.TB) T) (out T, err error) {
+func CallFixture[T any](name string, build func(testing.TB) T) (out T, err error) {
 	t := &programTB{name: name}
 	done := make(chan struct{})
 	go func() {
