@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -65,10 +66,17 @@ func tarOf(t *testing.T, entries []entry) []byte {
 // ociLayout writes an image made of the given layer tars as an OCI layout.
 func ociLayout(t *testing.T, layers ...[]byte) string {
 	t.Helper()
+	return ociLayoutCompressed(t, compression.GZip, layers...)
+}
+
+// ociLayoutCompressed is ociLayout with the layers stored in comp.
+func ociLayoutCompressed(t *testing.T, comp compression.Compression, layers ...[]byte) string {
+	t.Helper()
 	img := empty.Image
 	for _, l := range layers {
 		data := l
-		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+			tarball.WithCompression(comp))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,5 +319,45 @@ func TestImageExtractCache(t *testing.T) {
 	}
 	if v := scanVersion(); v != "2.31-13+deb11u5" {
 		t.Fatalf("scan after corrupting the cache: version %s", v)
+	}
+}
+
+// TestImageCompressionBombs: a layer whose compressed blob is tiny but which
+// expands past the layer limit is stopped, with gzip and with zstd, and the
+// result is incomplete while the base layer's packages are kept.
+func TestImageCompressionBombs(t *testing.T) {
+	base := tarOf(t, []entry{
+		{name: "etc/os-release", body: osRelease},
+		{name: "var/lib/dpkg/status", body: stanza("libc6", "2.31-13+deb11u5", "glibc")},
+	})
+	// 4 MiB of one byte compresses to a few KiB in either format.
+	bomb := tarOf(t, []entry{{name: "bomb", body: strings.Repeat("\x00", 4<<20)}})
+	for _, comp := range []compression.Compression{compression.GZip, compression.ZStd} {
+		t.Run(string(comp), func(t *testing.T) {
+			dir := ociLayoutCompressed(t, comp, base, bomb)
+			blobs, _ := filepath.Glob(filepath.Join(dir, "blobs", "sha256", "*"))
+			var stored int64
+			for _, b := range blobs {
+				if st, err := os.Stat(b); err == nil {
+					stored += st.Size()
+				}
+			}
+			if stored > 1<<20 {
+				t.Fatalf("the bomb is not a bomb: %d bytes stored", stored)
+			}
+			out, err := scan.Image(context.Background(), newEngine(t), dir, scan.ImageOptions{
+				TempDir: t.TempDir(),
+				Limits:  layerfs.Limits{MaxLayerBytes: 1 << 20},
+			})
+			if err != nil {
+				t.Fatalf("scan failed outright, want an incomplete result: %v", err)
+			}
+			if !out.Result.Incomplete() {
+				t.Fatal("a layer over the limit gave a complete result")
+			}
+			if len(out.Result.Packages) != 1 || out.Result.Packages[0].Name != "libc6" {
+				t.Errorf("packages = %+v, want the base layer's libc6", out.Result.Packages)
+			}
+		})
 	}
 }
