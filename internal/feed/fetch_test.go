@@ -449,7 +449,7 @@ func TestFetchIdleTimeout(t *testing.T) {
 	// The first request stalls; later ones are served normally.
 	go func() {
 		for {
-			if reqs, _ := s.requests(); len(reqs) > 0 {
+			if s.received() > 0 {
 				s.mu.Lock()
 				s.stall = nil
 				s.mu.Unlock()

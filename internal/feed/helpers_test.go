@@ -91,13 +91,17 @@ type fileServer struct {
 	stall       chan struct{}
 	stallAfter  int64 // with stall: send this many bytes, then wait for stall or the client to go
 
-	reqs  []*http.Request // clones of the requests received
-	codes []int           // statuses answered (0 when the connection was dropped)
+	reqs     []*http.Request // clones of the requests received, in arrival order
+	codes    []int           // statuses answered, in arrival order (0 when the connection was dropped)
+	inFlight int             // handlers still answering; requests waits for them
 }
 
 func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	s.inFlight++
 	s.reqs = append(s.reqs, r.Clone(r.Context()))
+	slot := len(s.codes)
+	s.codes = append(s.codes, 0)
 	status := 0
 	if len(s.statuses) > 0 {
 		status, s.statuses = s.statuses[0], s.statuses[1:]
@@ -113,7 +117,8 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, left: cut}
 	defer func() {
 		s.mu.Lock()
-		s.codes = append(s.codes, rec.code)
+		s.codes[slot] = rec.code
+		s.inFlight--
 		s.mu.Unlock()
 	}()
 	if status != 0 {
@@ -156,14 +161,30 @@ func (s *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(rec, r, "", modTime, bytes.NewReader(content))
 }
 
+// received counts the requests that arrived so far, answered or not.
+func (s *fileServer) received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.reqs)
+}
+
 func (s *fileServer) set(content []byte, etag string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.content, s.etag = content, etag
 }
 
+// requests returns what the server received and answered, in arrival
+// order, once every handler has finished: a client that abandons a
+// response moves on before the server notices.
 func (s *fileServer) requests() ([]*http.Request, []int) {
-	s.mu.Lock()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		if s.inFlight == 0 || time.Now().After(deadline) {
+			break
+		}
+		s.mu.Unlock()
+	}
 	defer s.mu.Unlock()
 	return append([]*http.Request(nil), s.reqs...), append([]int(nil), s.codes...)
 }
