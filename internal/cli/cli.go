@@ -65,6 +65,8 @@ Usage:
                             --image: every layer)
   vigil db COMMAND          build, update, inspect, export or import the
                             vulnerability database ('vigil db help')
+  vigil server              run the server: REST API, agent listener, assessment
+                            ('vigil server -h')
   vigil version             print the version
 
 Run 'vigil scan -h' for scan options.
@@ -81,6 +83,8 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return runScan(ctx, env, args[1:])
 	case "db":
 		return runDB(ctx, env, args[1:])
+	case "server":
+		return runServer(ctx, env, args[1:])
 	case "version", "--version":
 		fmt.Fprintf(env.Stdout, "vigil %s\n", env.Version)
 		return nil

@@ -1,0 +1,152 @@
+// Command vigil-agent is Vigil's host agent: it enrolls with a Vigil server
+// once, then streams the host's inventory and events over mTLS. All logic
+// is in internal/agent; this file parses flags, applies the resource caps
+// and maps the outcome to an exit code.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vigil-sec/vigil/internal/agent"
+	"github.com/vigil-sec/vigil/internal/containers"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "vigil-agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("vigil-agent", flag.ContinueOnError)
+	var (
+		showVersion = fs.Bool("version", false, "print the version and exit")
+		server      = fs.String("server", os.Getenv("VIGIL_SERVER"), "server agent address host:port ($VIGIL_SERVER)")
+		serverName  = fs.String("server-name", "", "TLS name to verify on the server certificate (default: the host of --server)")
+		token       = fs.String("token", os.Getenv("VIGIL_AGENT_TOKEN"), "enrollment token, needed for the first start only ($VIGIL_AGENT_TOKEN)")
+		caPin       = fs.String("ca-sha256", os.Getenv("VIGIL_CA_SHA256"), "SHA-256 fingerprint of the server's CA certificate, checked at enrollment")
+		state       = fs.String("state", "/var/lib/vigil-agent", "state directory: identity, CA certificate, spool")
+		hostRoot    = fs.String("host-root", "/", "root of the host to inventory (/host when run in a container with the host mounted)")
+		dockerSock  = fs.String("docker-socket", "", "Docker Engine socket (default /var/run/docker.sock under --host-root)")
+		spoolMB     = fs.Int64("spool-mb", 64, "bound of the on-disk spool used while the server is unreachable, in MiB")
+		maxCPU      = fs.Float64("max-cpu", 0.05, "CPU cap as a fraction of one core, enforced with a cgroup v2 when possible (0: none)")
+		maxMemory   = fs.String("max-memory", "64MiB", "soft memory limit (GOMEMLIMIT), e.g. 64MiB")
+		metricsAddr = fs.String("metrics-addr", "", "serve Prometheus /metrics on this address (e.g. 127.0.0.1:9464)")
+		logLevel    = fs.String("log-level", "info", "debug, info, warn or error")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Printf("vigil-agent %s\n", version)
+		return nil
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(*logLevel))); err != nil {
+		return fmt.Errorf("bad --log-level %q", *logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if *server == "" {
+		return errors.New("--server is required")
+	}
+	if err := applyCaps(*maxCPU, *maxMemory, log); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+	}
+	sock := *dockerSock
+	if sock == "" {
+		sock = filepath.Join(*hostRoot, "var/run/docker.sock")
+	}
+	hostname, _ := os.Hostname()
+	machineID, _ := os.ReadFile(filepath.Join(*hostRoot, "etc/machine-id"))
+	collector := &agent.HostCollector{Root: *hostRoot, Containers: containers.Options{DockerSocket: sock}, Logger: log}
+	a, err := agent.New(agent.Options{
+		Server: *server, ServerName: *serverName, Token: *token, CAPin: *caPin, StateDir: *state,
+		Version: version, Hostname: hostname, MachineID: strings.TrimSpace(string(machineID)),
+		Collect: collector.Collect, SpoolBytes: *spoolMB << 20, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Run(ctx)
+}
+
+// applyCaps sets the soft memory limit and the CPU cap. The CPU cap moves
+// the agent into its own cgroup v2 with cpu.max; where that is impossible
+// (not root, no cgroup v2, already confined by systemd's CPUQuota) it says
+// so and runs with GOMAXPROCS=1 only.
+func applyCaps(cpu float64, memory string, log *slog.Logger) error {
+	if memory != "" {
+		n, err := parseBytes(memory)
+		if err != nil {
+			return fmt.Errorf("--max-memory: %w", err)
+		}
+		debug.SetMemoryLimit(n)
+	}
+	runtime.GOMAXPROCS(1)
+	if cpu <= 0 {
+		return nil
+	}
+	if err := agent.LimitCPU(cpu); err != nil {
+		log.Warn("CPU cap not enforced by a cgroup; running on one thread only", "cap", cpu, "reason", err)
+	}
+	return nil
+}
+
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			var n int64
+			if _, err := fmt.Sscanf(num, "%d", &n); err != nil || n <= 0 {
+				return 0, fmt.Errorf("bad size %q", s)
+			}
+			return n * u.mult, nil
+		}
+	}
+	return 0, fmt.Errorf("bad size %q (want e.g. 64MiB)", s)
+}

@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// The dialects DB speaks.
+const (
+	dialectSQLite   = "sqlite"
+	dialectPostgres = "postgres"
+)
+
+// DB is the Store over an SQLite file or a PostgreSQL database.
+//
+// SQLite: one write connection (every write transaction runs on it, so
+// concurrent writers queue in Go instead of failing with SQLITE_BUSY) and
+// a pool of read-only connections that read in parallel with it (WAL).
+// PostgreSQL: one pool for both.
+type DB struct {
+	dialect string
+	w       *sql.DB // writes and transactions
+	r       *sql.DB // reads; the same as w on PostgreSQL
+}
+
+var _ Store = (*DB)(nil)
+
+// sqliteSync is the synchronous setting of the SQLite write connection.
+//
+// NORMAL under WAL: a transaction is durable once COMMIT returns as far as
+// the server process is concerned — the WAL frames are written to the
+// operating system before COMMIT returns, so kill -9 of the server loses
+// nothing acknowledged. Only a power loss or kernel crash can lose the last
+// transactions before the next checkpoint (never corrupting the file).
+// Deployments that must also survive power loss open the database with
+// "sqlite:///path?synchronous=full".
+const sqliteSync = "NORMAL"
+
+// Open opens (creating if needed) the store at url and applies pending
+// migrations. url is a file path, "sqlite:///path" (optionally with
+// "?synchronous=full") or a "postgres://" (or "postgresql://") URL.
+func Open(ctx context.Context, url string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return openPostgres(ctx, url)
+	case strings.HasPrefix(url, "sqlite:"):
+		path, query, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//"), "?")
+		return openSQLite(ctx, path, query)
+	default:
+		return openSQLite(ctx, url, "")
+	}
+}
+
+func openSQLite(ctx context.Context, path, query string) (*DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("%w: sqlite store needs a file path, got %q", ErrInvalid, path)
+	}
+	sync := sqliteSync
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return nil, fmt.Errorf("%w: sqlite options %q: %v", ErrInvalid, query, err)
+		}
+		for k, v := range q {
+			switch {
+			case k == "synchronous" && len(v) == 1 && (strings.EqualFold(v[0], "normal") || strings.EqualFold(v[0], "full")):
+				sync = strings.ToUpper(v[0])
+			default:
+				return nil, fmt.Errorf("%w: unknown sqlite option %s=%v (want synchronous=normal|full)", ErrInvalid, k, v)
+			}
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// The file holds password and token hashes: only its owner reads it.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	f.Close()
+
+	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "cache_size(-32768)", "temp_store(MEMORY)"}
+	wuri := sqliteURI(abs, "immediate", append([]string{"journal_mode(WAL)", "synchronous(" + sync + ")"}, common...))
+	ruri := sqliteURI(abs, "", append([]string{"query_only(1)"}, common...))
+
+	db := &DB{dialect: dialectSQLite}
+	if db.w, err = sql.Open("sqlite", wuri); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	// The write connection makes the file WAL before any reader opens it.
+	if err := db.w.PingContext(ctx); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	if db.r, err = sql.Open("sqlite", ruri); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	n := max(runtime.GOMAXPROCS(0), 4)
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sqliteURI is the modernc.org/sqlite DSN of the file at abs.
+func sqliteURI(abs, txlock string, pragmas []string) string {
+	v := url.Values{}
+	for _, p := range pragmas {
+		v.Add("_pragma", p)
+	}
+	if txlock != "" {
+		// BEGIN IMMEDIATE: a write transaction takes the write lock at once,
+		// never upgrading a read lock midway (which can fail with BUSY).
+		v.Set("_txlock", txlock)
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: v.Encode()}
+	return u.String()
+}
+
+func openPostgres(ctx context.Context, url string) (*DB, error) {
+	sdb, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	sdb.SetMaxOpenConns(16)
+	sdb.SetMaxIdleConns(8)
+	db := &DB{dialect: dialectPostgres, w: sdb, r: sdb}
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("store: open postgres: %w", err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil && db.r != db.w {
+		errs = append(errs, db.r.Close())
+	}
+	if db.w != nil {
+		if db.dialect == dialectSQLite {
+			// Keeps the planner's statistics fresh (cheap when nothing changed).
+			db.w.Exec("PRAGMA optimize")
+		}
+		errs = append(errs, db.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Dialect is "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.dialect }
+
+// pg says whether the dialect is PostgreSQL.
+func (db *DB) pg() bool { return db.dialect == dialectPostgres }
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// conn binds a querier to the dialect: queries are written with ?
+// placeholders and rebound for PostgreSQL.
+type conn struct {
+	db *DB
+	q  querier
+}
+
+func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := c.q.ExecContext(ctx, c.db.rebind(query), args...)
+	return res, c.db.mapErr(err)
+}
+
+func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := c.q.QueryContext(ctx, c.db.rebind(query), args...)
+	return rows, c.db.mapErr(err)
+}
+
+// row runs a query of at most one row and scans it into dest; no row is
+// ErrNotFound.
+func (c conn) row(ctx context.Context, dest []any, query string, args ...any) error {
+	err := c.q.QueryRowContext(ctx, c.db.rebind(query), args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return c.db.mapErr(err)
+}
+
+// reader is the connection for reads outside a transaction.
+func (db *DB) reader() conn { return conn{db, db.r} }
+
+// writer is the connection for single-statement writes.
+func (db *DB) writer() conn { return conn{db, db.w} }
+
+// tx runs fn in one write transaction, committing when it returns nil.
+// fn must use only the conn it is given: on SQLite the write connection is
+// held for the whole transaction.
+func (db *DB) tx(ctx context.Context, fn func(c conn) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", db.mapErr(err))
+	}
+	if err := fn(conn{db, tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", db.mapErr(err))
+	}
+	return nil
+}
+
+// rebind turns ? placeholders into $1, $2, … for PostgreSQL, leaving
+// quoted strings and identifiers alone.
+func (db *DB) rebind(q string) string {
+	if !db.pg() || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		ch := q[i]
+		switch {
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			}
+		case ch == '\'' || ch == '"':
+			quote = ch
+		case ch == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(ch)
+	}
+	return b.String()
+}
+
+// mapErr turns constraint violations into the package's sentinels.
+func (db *DB) mapErr(err error) error {
+	if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: %v", ErrNotFound, err)
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %v", ErrConflict, err)
+		case "23503": // foreign_key_violation
+			return fmt.Errorf("%w: %v", ErrNotFound, err)
+		case "23502", "23514", "22P02", "22001", "22003", "22021": // not null, check, bad text, too long, out of range, bad encoding
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+	}
+	return err
+}
