@@ -38,7 +38,7 @@ type HostCollector struct {
 }
 
 // itemKinds are the host item kinds the collector always gathers in full.
-var itemKinds = []string{"cron", "group", "module", "port", "process", "service", "sudo", "user"}
+var itemKinds = []string{"cron", "group", "module", "port", "process", "service", "sudo", "sudo_default", "user"}
 
 // Collect implements Options.Collect.
 func (h *HostCollector) Collect(ctx context.Context, full bool) (Collection, error) {

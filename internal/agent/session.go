@@ -240,6 +240,6 @@ func (a *Agent) stats() *agentpb.Stats {
 	st := a.spool.Stats()
 	return &agentpb.Stats{
 		Spooled: st.Spooled, Replayed: a.metrics.replayed.Load(), Dropped: st.Dropped,
-		SpoolBytes: uint64(st.Bytes), CpuSeconds: cpuSeconds(), RssBytes: rssBytes(),
+		SpoolBytes: uint64(st.Bytes), CpuSeconds: cpuSeconds(), RssBytes: rssBytes(), Acked: st.Acked,
 	}
 }

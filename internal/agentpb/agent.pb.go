@@ -587,6 +587,7 @@ type Stats struct {
 	SpoolBytes    uint64                 `protobuf:"varint,4,opt,name=spool_bytes,json=spoolBytes,proto3" json:"spool_bytes,omitempty"`
 	CpuSeconds    float64                `protobuf:"fixed64,5,opt,name=cpu_seconds,json=cpuSeconds,proto3" json:"cpu_seconds,omitempty"`
 	RssBytes      uint64                 `protobuf:"varint,6,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`
+	Acked         uint64                 `protobuf:"varint,7,opt,name=acked,proto3" json:"acked,omitempty"` // the highest sequence number the server acknowledged
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -659,6 +660,13 @@ func (x *Stats) GetCpuSeconds() float64 {
 func (x *Stats) GetRssBytes() uint64 {
 	if x != nil {
 		return x.RssBytes
+	}
+	return 0
+}
+
+func (x *Stats) GetAcked() uint64 {
+	if x != nil {
+		return x.Acked
 	}
 	return 0
 }
@@ -1565,7 +1573,7 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"\bhostname\x18\x02 \x01(\tR\bhostname\x12\x19\n" +
 	"\bnext_seq\x18\x03 \x01(\x04R\anextSeq\"8\n" +
 	"\tHeartbeat\x12+\n" +
-	"\x05stats\x18\x01 \x01(\v2\x15.vigil.agent.v1.StatsR\x05stats\"\xb6\x01\n" +
+	"\x05stats\x18\x01 \x01(\v2\x15.vigil.agent.v1.StatsR\x05stats\"\xcc\x01\n" +
 	"\x05Stats\x12\x18\n" +
 	"\aspooled\x18\x01 \x01(\x04R\aspooled\x12\x1a\n" +
 	"\breplayed\x18\x02 \x01(\x04R\breplayed\x12\x18\n" +
@@ -1574,7 +1582,8 @@ const file_vigil_agent_v1_agent_proto_rawDesc = "" +
 	"spoolBytes\x12\x1f\n" +
 	"\vcpu_seconds\x18\x05 \x01(\x01R\n" +
 	"cpuSeconds\x12\x1b\n" +
-	"\trss_bytes\x18\x06 \x01(\x04R\brssBytes\"_\n" +
+	"\trss_bytes\x18\x06 \x01(\x04R\brssBytes\x12\x14\n" +
+	"\x05acked\x18\a \x01(\x04R\x05acked\"_\n" +
 	"\tInventory\x12\x1d\n" +
 	"\n" +
 	"full_kinds\x18\x01 \x03(\tR\tfullKinds\x123\n" +

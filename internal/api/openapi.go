@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-sec/vigil/internal/auth"
 )
 
 var pathParamRE = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
@@ -96,19 +98,7 @@ func accessText(a Access) string {
 	case SignedIn:
 		return "Any valid session or API token."
 	}
-	return fmt.Sprintf("Requires role %s or above and a token with scope %s.", a.Role(), scopeOf(a))
-}
-
-func scopeOf(a Access) string {
-	switch a {
-	case Read:
-		return "read"
-	case Write:
-		return "write"
-	case Admin:
-		return "admin"
-	}
-	return ""
+	return fmt.Sprintf("Requires role %s or above and a token with scope %s.", a.Role(), auth.ScopeFor(a.Role()))
 }
 
 func operation(g *schemas, rt route) map[string]any {

@@ -103,7 +103,9 @@ func schemaName(t reflect.Type) string {
 }
 
 // object is the schema of a struct's JSON encoding: fields by json tag,
-// embedded structs flattened, fields without omitempty required.
+// embedded structs flattened, fields without omitempty required. A doc
+// tag is the field's description; an enum tag ("a,b") its values, or
+// its items' values for a slice.
 func (g *schemas) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []string
@@ -126,6 +128,13 @@ func (g *schemas) object(t reflect.Type) map[string]any {
 				name = f.Name
 			}
 			s := g.of(f.Type)
+			if e := f.Tag.Get("enum"); e != "" {
+				if items, ok := s["items"].(map[string]any); ok {
+					items["enum"] = strings.Split(e, ",")
+				} else {
+					s["enum"] = strings.Split(e, ",")
+				}
+			}
 			if d := f.Tag.Get("doc"); d != "" {
 				if _, isRef := s["$ref"]; isRef {
 					s = map[string]any{"allOf": []any{s}, "description": d}

@@ -67,6 +67,8 @@ const (
 	Admin
 )
 
+// String names the access level as the OpenAPI document's x-vigil-access
+// does.
 func (a Access) String() string {
 	switch a {
 	case Public:

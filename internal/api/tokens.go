@@ -18,7 +18,7 @@ const (
 // tokenCreate is the body of POST /tokens.
 type tokenCreate struct {
 	Name   string   `json:"name" doc:"what the token is for, 1-100 characters"`
-	Scopes []string `json:"scopes" doc:"read, write and/or admin; none beyond the caller's own"`
+	Scopes []string `json:"scopes" enum:"read,write,admin" doc:"none beyond the caller's own"`
 	// TTL or ExpiresAt, not both; neither means 90 days.
 	TTL       string     `json:"ttl,omitempty" doc:"lifetime as a Go duration (\"720h\"); at most 366 days"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`

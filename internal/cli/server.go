@@ -66,9 +66,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		dbPath = env.getenv("VIGIL_DB")
 	}
 	if dbPath == "" {
-		if dbPath, err = vulndb.DefaultPath(); err != nil {
-			return err
-		}
+		dbPath = vulndb.DefaultPath()
 	}
 	if *advisories != "" {
 		if err := buildIfMissing(ctx, env, dbPath, *advisories); err != nil {

@@ -25,12 +25,12 @@ const (
 	None    Provider = "none"
 )
 
-// Providers lists every cloud Detect can recognise, in tie-breaking order.
-var Providers = []Provider{AWS, Alibaba, Tencent, GCP, Azure, Huawei}
+// providers lists every cloud Detect can recognise, in tie-breaking order.
+var providers = []Provider{AWS, Alibaba, Tencent, GCP, Azure, Huawei}
 
-// DefaultBaseURLs are the metadata service endpoints used unless
+// defaultBaseURLs are the metadata service endpoints used unless
 // Options.BaseURLs overrides them.
-var DefaultBaseURLs = map[Provider]string{
+var defaultBaseURLs = map[Provider]string{
 	AWS:     "http://169.254.169.254",
 	Alibaba: "http://100.100.100.200",
 	Tencent: "http://metadata.tencentyun.com",
@@ -49,8 +49,11 @@ type Options struct {
 	// Client sends metadata requests; nil means a client that ignores
 	// proxy settings. Redirects are never followed, whichever client.
 	Client *http.Client
-	// BaseURLs overrides DefaultBaseURLs per provider ("http://host:port",
-	// no trailing path).
+	// BaseURLs overrides a provider's metadata endpoint ("http://host:port",
+	// no path). The defaults: http://169.254.169.254 for AWS, Azure and
+	// Huawei Cloud, http://100.100.100.200 for Alibaba Cloud,
+	// http://metadata.tencentyun.com for Tencent Cloud and
+	// http://metadata.google.internal for Google Cloud.
 	BaseURLs map[Provider]string
 	// Timeout bounds all metadata queries together; 0 means
 	// DefaultTimeout.
@@ -145,7 +148,7 @@ func Detect(ctx context.Context, o Options) (Identity, error) {
 func baseURL(o Options, p Provider) (string, error) {
 	s, ok := o.BaseURLs[p]
 	if !ok || s == "" {
-		s = DefaultBaseURLs[p]
+		s = defaultBaseURLs[p]
 	}
 	u, err := url.Parse(s)
 	if err != nil {

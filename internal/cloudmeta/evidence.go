@@ -94,12 +94,12 @@ func (c clue) matches(v string) bool {
 }
 
 // classify picks the provider with the most decisive clues among facts
-// (DMI attribute → value), the earliest in Providers on a tie, and returns
+// (DMI attribute → value), the earliest in providers on a tie, and returns
 // the matching clues of that provider as "attribute=value" strings. None
 // and no evidence when nothing decisive matches.
 func classify(facts map[string]string) (Provider, []string) {
 	best, bestScore := None, 0
-	for _, p := range Providers {
+	for _, p := range providers {
 		score := 0
 		for _, c := range clues {
 			if c.provider == p && c.decisive && c.matches(facts[c.file]) {

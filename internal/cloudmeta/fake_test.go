@@ -49,7 +49,7 @@ func (f failTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // to a real endpoint.
 func allBases(base string) map[Provider]string {
 	m := make(map[Provider]string)
-	for _, p := range Providers {
+	for _, p := range providers {
 		m[p] = base
 	}
 	return m

@@ -79,7 +79,8 @@ func (g *grpcClient) call(ctx context.Context, ns, method string, req []byte, ea
 		hreq.Header.Set("Containerd-Namespace", ns)
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		if ms := time.Until(dl).Milliseconds(); ms > 0 {
+		// At most 8 digits: longer deadlines are left to the context.
+		if ms := time.Until(dl).Milliseconds(); ms > 0 && ms <= 99999999 {
 			hreq.Header.Set("Grpc-Timeout", strconv.FormatInt(ms, 10)+"m")
 		}
 	}

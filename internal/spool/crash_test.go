@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,20 @@ func segFiles(t testing.TB, dir string) []string {
 func copyDir(t testing.TB, src string) string {
 	t.Helper()
 	dst := t.TempDir()
+	copyInto(t, src, dst)
+	return dst
+}
+
+// copyInto replaces the files of dst with copies of those of src.
+func copyInto(t testing.TB, src, dst string) {
+	t.Helper()
+	old, err := os.ReadDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range old {
+		os.Remove(filepath.Join(dst, e.Name()))
+	}
 	entries, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +48,6 @@ func copyDir(t testing.TB, src string) string {
 			t.Fatal(err)
 		}
 	}
-	return dst
 }
 
 // recordOffsets returns the offset of each record of a segment file.
@@ -71,11 +85,20 @@ func flip(t testing.TB, path string, off int64) {
 
 // TestTornTailEveryOffset simulates a crash during the last append at
 // every byte of the last record: earlier records survive intact, the torn
-// one is cut off and counted, and the spool takes appends again.
+// one is cut off and counted, and the spool takes appends again. The last
+// record follows others in its segment, or starts a segment.
 func TestTornTailEveryOffset(t *testing.T) {
-	const n = 30
+	for _, segBytes := range []int64{1500, 1} {
+		t.Run(fmt.Sprintf("segments of %d bytes", segBytes), func(t *testing.T) {
+			testTornTail(t, Options{SegmentBytes: segBytes})
+		})
+	}
+}
+
+func testTornTail(t *testing.T, o Options) {
+	const n = 27 // its record is 115 bytes: every one of them is a cut
 	base := t.TempDir()
-	s := open(t, base, Options{SegmentBytes: 1500})
+	s := open(t, base, o)
 	appendRange(t, s, 1, n)
 	if err := s.Ack(3); err != nil {
 		t.Fatal(err)
@@ -90,13 +113,14 @@ func TestTornTailEveryOffset(t *testing.T) {
 	size := fi.Size()
 	start := size - headerSize - int64(len(payload(n)))
 
+	dir := t.TempDir()
 	for cut := start; cut < size; cut++ {
-		dir := copyDir(t, base)
+		copyInto(t, base, dir)
 		path := filepath.Join(dir, lastFile)
 		if err := os.Truncate(path, cut); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Open(dir, Options{SegmentBytes: 1500})
+		s, err := Open(dir, o)
 		if err != nil {
 			t.Fatalf("cut at %d: %v", cut, err)
 		}
@@ -107,17 +131,19 @@ func TestTornTailEveryOffset(t *testing.T) {
 		if got := readAll(t, s, 0); !equalSeqs(got, seqRange(4, n-1)) {
 			t.Fatalf("cut at %d: read %s", cut, short(got))
 		}
-		if start == 0 {
-			if _, err := os.Stat(path); !os.IsNotExist(err) {
-				t.Fatalf("cut at %d: the emptied segment was kept (%v)", cut, err)
-			}
-		} else if fi, err := os.Stat(path); err != nil || fi.Size() != start {
-			t.Fatalf("cut at %d: segment is %d bytes after Open, want %d (%v)", cut, fi.Size(), start, err)
+		fi, err := os.Stat(path)
+		switch {
+		case start == 0 && !os.IsNotExist(err):
+			t.Fatalf("cut at %d: the emptied segment was kept (%v)", cut, err)
+		case start > 0 && err != nil:
+			t.Fatal(err)
+		case start > 0 && fi.Size() != start:
+			t.Fatalf("cut at %d: segment is %d bytes after Open, want %d", cut, fi.Size(), start)
 		}
 		// The torn record can be appended again, and all is well on reopen.
 		appendRange(t, s, n, n)
 		s.Close()
-		s, err = Open(dir, Options{SegmentBytes: 1500})
+		s, err = Open(dir, o)
 		if err != nil {
 			t.Fatal(err)
 		}
