@@ -54,6 +54,28 @@ var forbidden = map[string][]string{
 	"github.com/vigil-sec/vigil/internal/feed":     {"github.com/vigil-sec/vigil/"},
 	"github.com/vigil-sec/vigil/internal/secret":   {"github.com/google/osv-scalibr", "github.com/google/go-containerregistry", "github.com/vigil-sec/vigil/internal/inventory"},
 	"github.com/vigil-sec/vigil/internal/bundle":   {"github.com/vigil-sec/vigil/"},
+	// The agent binary links no server, store, API or console code and no
+	// vulnerability database: it only collects and ships.
+	"github.com/vigil-sec/vigil/cmd/vigil-agent": agentBans,
+	"github.com/vigil-sec/vigil/internal/agent":  agentBans,
+	// Host collectors are leaves: the agent wires them together.
+	"github.com/vigil-sec/vigil/internal/hostinv":    {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/cloudmeta":  {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/containers": {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/pki":        {"github.com/vigil-sec/vigil/"},
+	"github.com/vigil-sec/vigil/internal/spool":      {"github.com/vigil-sec/vigil/"},
+	// The store knows nothing of the protocol, the API or the engines.
+	"github.com/vigil-sec/vigil/internal/store": {"github.com/vigil-sec/vigil/internal/agentpb", "github.com/vigil-sec/vigil/internal/fleet",
+		"github.com/vigil-sec/vigil/internal/api", "github.com/vigil-sec/vigil/internal/auth", "github.com/vigil-sec/vigil/internal/vuln",
+		"github.com/vigil-sec/vigil/internal/inventory", "github.com/vigil-sec/vigil/internal/scan"},
+}
+
+var agentBans = []string{
+	"github.com/vigil-sec/vigil/internal/server", "github.com/vigil-sec/vigil/internal/store",
+	"github.com/vigil-sec/vigil/internal/api", "github.com/vigil-sec/vigil/internal/auth",
+	"github.com/vigil-sec/vigil/internal/fleet", "github.com/vigil-sec/vigil/internal/assess",
+	"github.com/vigil-sec/vigil/internal/vulndb", "github.com/vigil-sec/vigil/internal/cli",
+	"github.com/jackc/pgx", "helm.sh/", "k8s.io/",
 }
 
 // forbiddenDirect lists imports a package must not make itself: SCALIBR is

@@ -195,10 +195,13 @@ func want(t *testing.T, u *unit, section, key, value string) {
 }
 
 // serverFlags and agentFlags are the command-line flags of the two binaries
-// the units may use.
+// the units and the chart may use (TestFlagListsMatchBinaries keeps them
+// true).
 var (
-	serverFlags = []string{"api-addr", "agent-addr", "data", "store", "vulndb", "local-agent", "admin-password-file"}
-	agentFlags  = []string{"server", "token", "ca-sha256", "state", "host-root", "max-cpu", "max-memory"}
+	serverFlags = []string{"api-addr", "agent-addr", "data", "store", "vulndb", "advisories", "local-agent", "host-root",
+		"hostnames", "heartbeat", "inventory", "log-level", "admin-password-file"}
+	agentFlags = []string{"server", "server-name", "token", "ca-sha256", "state", "host-root", "docker-socket", "spool-mb",
+		"max-cpu", "max-memory", "metrics-addr", "log-level", "version"}
 )
 
 func checkFlags(t *testing.T, u *unit, flags map[string]string, known []string) {
@@ -512,4 +515,38 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFlagListsMatchBinaries checks serverFlags and agentFlags against the
+// flags the binaries really define, so the units and the chart cannot use
+// a flag that does not exist.
+func TestFlagListsMatchBinaries(t *testing.T) {
+	dir := t.TempDir()
+	for _, b := range []struct {
+		pkg, name string
+		args      []string
+		want      []string
+	}{
+		{"./cmd/vigil", "vigil", []string{"server", "-h"}, serverFlags},
+		{"./cmd/vigil-agent", "vigil-agent", []string{"-h"}, agentFlags},
+	} {
+		bin := filepath.Join(dir, b.name)
+		build := exec.Command("go", "build", "-o", bin, b.pkg)
+		build.Dir = ".."
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b.pkg, err, out)
+		}
+		out, _ := exec.Command(bin, b.args...).CombinedOutput() // -h exits 0 or 2
+		var got []string
+		for _, line := range strings.Split(string(out), "\n") {
+			if f, ok := strings.CutPrefix(strings.TrimSpace(line), "-"); ok && strings.HasPrefix(line, "  -") {
+				got = append(got, strings.Fields(f)[0])
+			}
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(b.want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s flags %v; the deploy tests know %v", b.name, got, want)
+		}
+	}
 }

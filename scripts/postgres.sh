@@ -91,7 +91,7 @@ fi
 
 if ! as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
 	log "starting cluster on 127.0.0.1:$port"
-	as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >&2 || {
+	as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >&2 9>&- || {
 		tail -n 50 "$dir/server.log" >&2 || true
 		exit 1
 	}

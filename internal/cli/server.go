@@ -37,7 +37,8 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		apiAddr    = fs.String("api-addr", "127.0.0.1:8080", "REST API, /healthz and /metrics listen address (HTTP)")
 		agentAddr  = fs.String("agent-addr", ":8443", "agent protocol listen address (gRPC, mTLS)")
 		data       = fs.String("data", defaultDataDir(env), "state directory (embedded store, CA, local agent)")
-		storeURL   = fs.String("store", "", "store: empty for embedded SQLite in --data, a file path, or a postgres:// URL")
+		storeURL   = fs.String("store", "", "store: empty or \"sqlite\" for embedded SQLite in --data, a file path, or a postgres:// URL")
+		adminFile  = fs.String("admin-password-file", "", "file holding the first admin's password (default $VIGIL_ADMIN_PASSWORD, else generated)")
 		db         = fs.String("vulndb", "", "vulnerability database (default $VIGIL_DB or ~/.cache/vigil/db/vulndb.sqlite)")
 		advisories = fs.String("advisories", "", "build the vulnerability database from this directory of advisory files when it does not exist (offline)")
 		local      = fs.Bool("local-agent", true, "run an agent for this host inside the server")
@@ -76,6 +77,18 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	if _, err := os.Stat(dbPath); err != nil {
 		log.Warn("no vulnerability database yet: inventory only until one exists (vigil db update, or vigil db build --from DIR)", "path", dbPath)
 	}
+	adminPW := env.getenv("VIGIL_ADMIN_PASSWORD")
+	if *adminFile != "" {
+		b, err := os.ReadFile(*adminFile)
+		if err != nil {
+			return fmt.Errorf("--admin-password-file: %w", err)
+		}
+		adminPW = strings.TrimSpace(string(b))
+	}
+	store := *storeURL
+	if store == "sqlite" {
+		store = ""
+	}
 	var hosts []string
 	for _, h := range strings.Split(*names, ",") {
 		if h = strings.TrimSpace(h); h != "" {
@@ -83,8 +96,8 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	return server.Run(ctx, server.Config{
-		APIAddr: *apiAddr, AgentAddr: *agentAddr, DataDir: *data, Store: *storeURL, VulnDB: dbPath,
-		AdminPassword: env.getenv("VIGIL_ADMIN_PASSWORD"), Hostnames: hosts,
+		APIAddr: *apiAddr, AgentAddr: *agentAddr, DataDir: *data, Store: store, VulnDB: dbPath,
+		AdminPassword: adminPW, Hostnames: hosts,
 		Heartbeat: *heartbeat, Inventory: *inventory,
 		LocalAgent: server.LocalAgent{Enabled: *local, Root: *hostRoot},
 		Version:    env.Version, Logger: log,
