@@ -312,6 +312,9 @@ func (a *Agent) applyConfig(c *agentpb.Config) {
 	}
 }
 
+// Config is the configuration the agent runs with (from the server).
+func (a *Agent) Config() *agentpb.Config { return proto.Clone(a.cfg()).(*agentpb.Config) }
+
 func (a *Agent) cfg() *agentpb.Config {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/store"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/protobuf/proto"
 )
 
 // testServer is the server side of the protocol: a real store, CA, TLS
@@ -308,6 +309,24 @@ func TestNoCertificateNoStream(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("Connect without a client certificate succeeded")
+	}
+}
+
+func TestPushConfig(t *testing.T) {
+	s := newTestServer(t)
+	a := newAgent(t, s, s.token(1), pki.Fingerprint(s.ca.Certificate()), &fakeHost{}, nil)
+	_, cancel := run(t, a)
+	eventually(t, "connection", func() bool { return a.ID() != "" && s.fleet.Connected(a.ID()) })
+	want := &agentpb.Config{HeartbeatSeconds: 7, InventorySeconds: 900, RenewPercent: 50}
+	if err := s.fleet.PushConfig(context.Background(), a.ID(), want); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pushed configuration", func() bool { return proto.Equal(a.Config(), want) })
+	// It is also what the agent gets on its next Welcome.
+	cancel()
+	b, _ := s.st.Agent(context.Background(), a.ID())
+	if len(b.Config) == 0 {
+		t.Error("pushed configuration not stored")
 	}
 }
 

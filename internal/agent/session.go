@@ -74,9 +74,14 @@ func (a *Agent) session(ctx context.Context) error {
 	go func() { recvErr <- a.receive(stream) }()
 
 	cursor := w.GetLastSeq()
-	hb := time.NewTicker(time.Duration(a.cfg().GetHeartbeatSeconds()) * time.Second)
+	every := time.Duration(a.cfg().GetHeartbeatSeconds()) * time.Second
+	hb := time.NewTicker(every)
 	defer hb.Stop()
 	for {
+		if d := time.Duration(a.cfg().GetHeartbeatSeconds()) * time.Second; d != every {
+			every = d // the server pushed a new configuration
+			hb.Reset(every)
+		}
 		// Send everything spooled after cursor.
 		for {
 			seq, payload, err := a.spool.Next(cursor)
@@ -133,6 +138,11 @@ func (a *Agent) receive(stream agentpb.Agent_ConnectClient) error {
 			a.metrics.acked.Inc()
 		case *agentpb.ServerMessage_Config:
 			a.applyConfig(b.Config)
+			a.o.Logger.Info("configuration from the server", "heartbeat_s", b.Config.GetHeartbeatSeconds(), "inventory_s", b.Config.GetInventorySeconds())
+			select {
+			case a.wake <- struct{}{}: // let the sender pick up the new heartbeat
+			default:
+			}
 		case *agentpb.ServerMessage_Task:
 			a.runTask(b.Task)
 		}

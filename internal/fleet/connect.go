@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/store"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // conn is one agent's open stream. Only its send loop calls stream.Send.
@@ -66,7 +67,7 @@ func (s *Service) Connect(stream agentpb.Agent_ConnectServer) error {
 
 	lastSeq := a.LastSeq
 	if err := stream.Send(&agentpb.ServerMessage{Body: &agentpb.ServerMessage_Welcome{Welcome: &agentpb.Welcome{
-		AgentId: a.ID, LastSeq: lastSeq, Config: s.o.Config}}}); err != nil {
+		AgentId: a.ID, LastSeq: lastSeq, Config: s.configFor(a)}}}); err != nil {
 		return err
 	}
 	if err := s.o.Store.AgentHeartbeat(ctx, a.ID, s.o.Now(), nil); err != nil {
@@ -384,6 +385,34 @@ func (s *Service) Revoke(ctx context.Context, agentID string) error {
 	}
 	if c := s.conn(agentID); c != nil {
 		c.close()
+	}
+	return nil
+}
+
+// configFor is the agent's own configuration (PushConfig) when it has
+// one, else the server's default.
+func (s *Service) configFor(a store.Agent) *agentpb.Config {
+	if len(a.Config) > 0 {
+		var c agentpb.Config
+		if err := protojson.Unmarshal(a.Config, &c); err == nil {
+			return &c
+		}
+	}
+	return s.o.Config
+}
+
+// PushConfig stores an agent's configuration and sends it at once when the
+// agent is connected (otherwise on its next Welcome).
+func (s *Service) PushConfig(ctx context.Context, agentID string, c *agentpb.Config) error {
+	b, err := protojson.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if err := s.o.Store.SetAgentConfig(ctx, agentID, b); err != nil {
+		return err
+	}
+	if cn := s.conn(agentID); cn != nil {
+		return cn.push(ctx, &agentpb.ServerMessage{Body: &agentpb.ServerMessage_Config{Config: c}})
 	}
 	return nil
 }

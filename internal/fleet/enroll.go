@@ -52,12 +52,11 @@ func (s *Service) Enroll(ctx context.Context, req *agentpb.EnrollRequest) (*agen
 		s.o.Metrics.Enrolled.WithLabelValues("denied").Inc()
 		return nil, status.Errorf(codes.InvalidArgument, "CSR: %v", err)
 	}
-	cfg, _ := json.Marshal(s.o.Config)
 	a := store.Agent{
 		ID: id, Hostname: hostname, Version: clip(req.GetVersion(), 64), Labels: tok.Labels,
 		AssetID: AssetID(id, store.AssetHost, "host"), EnrolledAt: now, LastSeen: now,
 		Heartbeat:  s.heartbeat(),
-		CertSerial: serial, CertNotAfter: notAfter, Config: cfg,
+		CertSerial: serial, CertNotAfter: notAfter,
 	}
 	if _, err := s.o.Store.CreateAgent(ctx, a); err != nil {
 		return nil, s.internal("enroll: create agent", err)
