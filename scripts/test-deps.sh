@@ -18,6 +18,9 @@ pkgs=(
 	ruby             # fixture.RubySpecs: real installed gemspecs; the Ruby oracle
 	libcommons-lang3-java # fixture.JavaJars: a real jar with pom.properties
 	time             # bench/: GNU time for peak RSS
+	postgresql       # internal/store: the PostgreSQL dialect (scripts/postgres.sh starts it)
+	iproute2         # internal/server: TestNetworkCut's namespace and veth pair
+	systemd          # deploy: systemd-analyze verify of the unit files
 )
 
 missing=()

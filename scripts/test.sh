@@ -13,6 +13,14 @@ if [ -n "${CI:-}" ]; then
 fi
 
 bash scripts/test-deps.sh
+# One PostgreSQL for every test binary that runs the store against it.
+if [ -z "${VIGIL_TEST_POSTGRES:-}" ]; then
+	if url=$(bash scripts/postgres.sh); then
+		export VIGIL_TEST_POSTGRES="$url"
+	else
+		echo "test.sh: PostgreSQL did not start; PostgreSQL tests will skip (or fail under CI)" >&2
+	fi
+fi
 if ! bash scripts/dockerd.sh; then
 	echo "test.sh: no Docker engine; Docker tests will skip (or fail under CI)" >&2
 fi
