@@ -70,7 +70,7 @@ type Identity struct {
 	Provider Provider `json:"provider"`
 	// InstanceID is the cloud's ID of this machine (EC2 instance ID, GCE
 	// numeric ID, Azure vmId, ECS/CVM instance ID, Huawei server UUID).
-	InstanceID string `json:"instance_id,omitempty"`
+	InstanceID string `json:"instanceId,omitempty"`
 	// Region and Zone are the location, in the provider's own naming.
 	Region string `json:"region,omitempty"`
 	Zone   string `json:"zone,omitempty"`
@@ -80,9 +80,9 @@ type Identity struct {
 	Account string `json:"account,omitempty"`
 	// InstanceType is the machine size (m5.large, e2-medium,
 	// Standard_D2s_v3, …).
-	InstanceType string `json:"instance_type,omitempty"`
+	InstanceType string `json:"instanceType,omitempty"`
 	// PrivateIPs are the instance's private addresses.
-	PrivateIPs []string `json:"private_ips,omitempty"`
+	PrivateIPs []string `json:"privateIps,omitempty"`
 	// Evidence lists the local facts ("sys_vendor=Amazon EC2") that named
 	// the provider.
 	Evidence []string `json:"evidence,omitempty"`

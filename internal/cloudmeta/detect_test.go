@@ -125,8 +125,8 @@ func TestDetectJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"provider":"tencent","instance_id":"ins-abcd1234","region":"ap-guangzhou","zone":"ap-guangzhou-3",` +
-		`"account":"1250000000","private_ips":["10.1.2.3"],"evidence":["sys_vendor=Tencent Cloud","product_name=CVM"]}`
+	const want = `{"provider":"tencent","instanceId":"ins-abcd1234","region":"ap-guangzhou","zone":"ap-guangzhou-3",` +
+		`"account":"1250000000","privateIps":["10.1.2.3"],"evidence":["sys_vendor=Tencent Cloud","product_name=CVM"]}`
 	if string(b) != want {
 		t.Errorf("JSON:\n got %s\nwant %s", b, want)
 	}

@@ -66,7 +66,7 @@ type Inventory struct {
 type Runtime struct {
 	Name       string `json:"name"`
 	Version    string `json:"version,omitempty"`
-	APIVersion string `json:"api_version,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
 	Socket     string `json:"socket"`
 	// Error says why the runtime could not be read (or not completely).
 	Error string `json:"error,omitempty"`
@@ -84,7 +84,7 @@ type Container struct {
 	// Image is the image reference the container was created from, as
 	// given; ImageID the image's ID (Docker: config digest) if known.
 	Image   string `json:"image,omitempty"`
-	ImageID string `json:"image_id,omitempty"`
+	ImageID string `json:"imageId,omitempty"`
 	// State: Docker's (created, running, paused, restarting, removing,
 	// exited, dead) or containerd's task status (created, running,
 	// stopped, paused, pausing, unknown; stopped also when there is no
@@ -99,8 +99,8 @@ type Container struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// PodName and PodNamespace come from the io.kubernetes.pod.name and
 	// io.kubernetes.pod.namespace labels.
-	PodName      string `json:"pod_name,omitempty"`
-	PodNamespace string `json:"pod_namespace,omitempty"`
+	PodName      string `json:"podName,omitempty"`
+	PodNamespace string `json:"podNamespace,omitempty"`
 	// Privileged: Docker's flag; for containerd, read from the OCI spec as
 	// CAP_SYS_ADMIN in the bounding set with no masked or read-only paths,
 	// which is what privileged mode produces.
@@ -108,10 +108,10 @@ type Container struct {
 	// NetworkMode: Docker's (default, bridge, host, none, container:ID,
 	// a network name); for containerd "host" without a network namespace,
 	// "netns:PATH" when joining one, else "private".
-	NetworkMode string `json:"network_mode,omitempty"`
+	NetworkMode string `json:"networkMode,omitempty"`
 	// PIDMode is "host" when the container shares the host's PID
 	// namespace.
-	PIDMode string  `json:"pid_mode,omitempty"`
+	PIDMode string  `json:"pidMode,omitempty"`
 	Mounts  []Mount `json:"mounts,omitempty"`
 	// Ports are Docker's published and exposed ports; containerd knows
 	// none.
@@ -130,16 +130,16 @@ type Mount struct {
 	Name        string `json:"name,omitempty"`
 	Source      string `json:"source,omitempty"`
 	Destination string `json:"destination"`
-	ReadOnly    bool   `json:"read_only"`
+	ReadOnly    bool   `json:"readOnly"`
 }
 
 // Port is a container port, with the host address it is published on if
 // any.
 type Port struct {
-	ContainerPort uint16 `json:"container_port"`
+	ContainerPort uint16 `json:"containerPort"`
 	Protocol      string `json:"protocol"`
-	HostIP        string `json:"host_ip,omitempty"`
-	HostPort      uint16 `json:"host_port,omitempty"`
+	HostIP        string `json:"hostIp,omitempty"`
+	HostPort      uint16 `json:"hostPort,omitempty"`
 }
 
 // Image is one image of a runtime.
@@ -149,8 +149,8 @@ type Image struct {
 	// ID: Docker's image ID (config digest); containerd's target digest
 	// (index or manifest).
 	ID          string   `json:"id"`
-	RepoTags    []string `json:"repo_tags,omitempty"`
-	RepoDigests []string `json:"repo_digests,omitempty"`
+	RepoTags    []string `json:"repoTags,omitempty"`
+	RepoDigests []string `json:"repoDigests,omitempty"`
 	// Size is the unpacked size Docker reports; 0 for containerd, which
 	// does not tell it without walking the content store.
 	Size    int64     `json:"size,omitempty"`

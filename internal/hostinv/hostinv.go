@@ -36,22 +36,22 @@ type Options struct {
 	Proc string `json:"proc,omitempty"`
 	// MaxProcesses bounds the processes inventoried (the lowest PIDs are
 	// kept). Default DefaultMaxProcesses.
-	MaxProcesses int `json:"max_processes,omitempty"`
+	MaxProcesses int `json:"maxProcesses,omitempty"`
 	// MaxCmdline bounds the bytes of one process's command line.
 	// Default DefaultMaxCmdline.
-	MaxCmdline int `json:"max_cmdline,omitempty"`
+	MaxCmdline int `json:"maxCmdline,omitempty"`
 	// MaxFileSize bounds the bytes of any file read. Default
 	// DefaultMaxFileSize (1 MiB).
-	MaxFileSize int64 `json:"max_file_size,omitempty"`
+	MaxFileSize int64 `json:"maxFileSize,omitempty"`
 	// MaxEntries bounds the records of one kind, and the files listed in one
 	// directory. Default DefaultMaxEntries.
-	MaxEntries int `json:"max_entries,omitempty"`
+	MaxEntries int `json:"maxEntries,omitempty"`
 	// MaxFDs bounds the file descriptors examined per process when looking
 	// for socket owners. Default DefaultMaxFDs.
-	MaxFDs int `json:"max_fds,omitempty"`
+	MaxFDs int `json:"maxFds,omitempty"`
 	// MaxIncludeDepth bounds nested sudoers includes. Default
 	// DefaultMaxIncludeDepth.
-	MaxIncludeDepth int `json:"max_include_depth,omitempty"`
+	MaxIncludeDepth int `json:"maxIncludeDepth,omitempty"`
 }
 
 // withDefaults returns o with every zero field set to its default.
@@ -83,18 +83,18 @@ func setDefault(v *int, def int) {
 // Snapshot is the inventory of one machine at one time.
 type Snapshot struct {
 	Hostname     string        `json:"hostname,omitempty"`
-	MachineID    string        `json:"machine_id,omitempty"`
+	MachineID    string        `json:"machineId,omitempty"`
 	OS           OS            `json:"os"`
 	Kernel       Kernel        `json:"kernel"`
 	IPs          []string      `json:"ips,omitempty"`
-	BootTime     time.Time     `json:"boot_time,omitzero"`
+	BootTime     time.Time     `json:"bootTime,omitzero"`
 	Processes    []Process     `json:"processes,omitempty"`
 	Ports        []Port        `json:"ports,omitempty"`
 	Users        []User        `json:"users,omitempty"`
 	Groups       []Group       `json:"groups,omitempty"`
 	Sudoers      []SudoRule    `json:"sudoers,omitempty"`
-	SudoDefaults []SudoDefault `json:"sudo_defaults,omitempty"`
-	CronJobs     []CronJob     `json:"cron_jobs,omitempty"`
+	SudoDefaults []SudoDefault `json:"sudoDefaults,omitempty"`
+	CronJobs     []CronJob     `json:"cronJobs,omitempty"`
 	Services     []Service     `json:"services,omitempty"`
 	Modules      []Module      `json:"modules,omitempty"`
 	// Problems lists what could not be read or parsed; the rest of the

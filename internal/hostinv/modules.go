@@ -16,7 +16,7 @@ type Module struct {
 	// Size is the module's memory size in bytes.
 	Size uint64 `json:"size"`
 	// RefCount is the use count; -1 when the kernel does not track it.
-	RefCount int `json:"ref_count"`
+	RefCount int `json:"refCount"`
 	// Deps lists the modules using this one.
 	Deps []string `json:"deps,omitempty"`
 	// State is "Live", "Loading" or "Unloading".

@@ -7,11 +7,11 @@ import (
 // OS identifies the operating system distribution, from os-release(5).
 type OS struct {
 	ID              string   `json:"id,omitempty"`
-	IDLike          []string `json:"id_like,omitempty"`
+	IDLike          []string `json:"idLike,omitempty"`
 	Name            string   `json:"name,omitempty"`
-	VersionID       string   `json:"version_id,omitempty"`
-	VersionCodename string   `json:"version_codename,omitempty"`
-	PrettyName      string   `json:"pretty_name,omitempty"`
+	VersionID       string   `json:"versionId,omitempty"`
+	VersionCodename string   `json:"versionCodename,omitempty"`
+	PrettyName      string   `json:"prettyName,omitempty"`
 }
 
 // collectOS reads etc/os-release, or usr/lib/os-release when it is absent.

@@ -25,11 +25,11 @@ type Process struct {
 	// when it cannot be read. A deleted executable ends in " (deleted)" and
 	// sets ExeDeleted.
 	Exe        string `json:"exe,omitempty"`
-	ExeDeleted bool   `json:"exe_deleted,omitempty"`
+	ExeDeleted bool   `json:"exeDeleted,omitempty"`
 	// Cmdline is the argument vector, cut at Options.MaxCmdline bytes
 	// (CmdlineTruncated is then set).
 	Cmdline          []string `json:"cmdline,omitempty"`
-	CmdlineTruncated bool     `json:"cmdline_truncated,omitempty"`
+	CmdlineTruncated bool     `json:"cmdlineTruncated,omitempty"`
 	UID              uint32   `json:"uid"`
 	EUID             uint32   `json:"euid"`
 	GID              uint32   `json:"gid"`
@@ -37,12 +37,12 @@ type Process struct {
 	User string `json:"user,omitempty"`
 	// StartTicks is the start time in clock ticks since boot, as the
 	// kernel reports it; with PID it identifies the process.
-	StartTicks uint64 `json:"start_ticks"`
+	StartTicks uint64 `json:"startTicks"`
 	// StartTime is StartTicks on the wall clock (zero without a boot
 	// time).
-	StartTime time.Time `json:"start_time,omitzero"`
+	StartTime time.Time `json:"startTime,omitzero"`
 	// RSS is the resident set size in bytes.
-	RSS int64 `json:"rss_bytes"`
+	RSS int64 `json:"rssBytes"`
 	// State is the one-letter scheduler state (R, S, D, Z, T, I, …).
 	State string `json:"state"`
 }

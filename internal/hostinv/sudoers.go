@@ -22,8 +22,8 @@ type SudoRule struct {
 	Hosts []string `json:"hosts"`
 	// RunAsUsers and RunAsGroups are the Runas_Spec; both empty means
 	// "(root)" (sudo's default target user).
-	RunAsUsers  []string `json:"run_as_users,omitempty"`
-	RunAsGroups []string `json:"run_as_groups,omitempty"`
+	RunAsUsers  []string `json:"runAsUsers,omitempty"`
+	RunAsGroups []string `json:"runAsGroups,omitempty"`
 	// Tags are the tags in force ("NOPASSWD", "SETENV", …).
 	Tags []string `json:"tags,omitempty"`
 	// NoPasswd says the NOPASSWD tag is in force.

@@ -18,11 +18,11 @@ type Service struct {
 	Description string `json:"description,omitempty"`
 	// ExecStart lists the start commands, prefixes ("-", "+", "!", "@")
 	// kept, after drop-ins are applied.
-	ExecStart []string `json:"exec_start,omitempty"`
+	ExecStart []string `json:"execStart,omitempty"`
 	User      string   `json:"user,omitempty"`
 	Group     string   `json:"group,omitempty"`
 	Type      string   `json:"type,omitempty"`
-	WantedBy  []string `json:"wanted_by,omitempty"`
+	WantedBy  []string `json:"wantedBy,omitempty"`
 	// Enabled says the unit (or, for a template, an instance of it) is
 	// linked into a *.wants or *.requires directory of /etc/systemd/system.
 	Enabled bool `json:"enabled"`
@@ -31,7 +31,7 @@ type Service struct {
 	// Aliases are other names linked to this unit.
 	Aliases []string `json:"aliases,omitempty"`
 	// DropIns are the *.conf files applied on top of Path, in order.
-	DropIns []string `json:"drop_ins,omitempty"`
+	DropIns []string `json:"dropIns,omitempty"`
 }
 
 // unitDirs are the system unit directories, highest precedence first.
