@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,9 +86,10 @@ type Agent struct {
 	track   *tracker
 	dropped uint64 // spool drops seen by the tracker
 
-	wake    chan struct{} // a numbered message was spooled
-	rescan  chan struct{} // collect now (task, config change)
-	started time.Time
+	renewing atomic.Bool
+	wake     chan struct{} // a numbered message was spooled
+	rescan   chan struct{} // collect now (task, config change)
+	started  time.Time
 }
 
 // New prepares an agent: it opens the state directory and the spool. It

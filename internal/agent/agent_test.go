@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vigil-sec/vigil/internal/agent"
 	"github.com/vigil-sec/vigil/internal/agentpb"
 	"github.com/vigil-sec/vigil/internal/auth"
@@ -379,7 +380,8 @@ func TestRenewKeepsIdentity(t *testing.T) {
 // arrive, once, after it comes back.
 func TestReplayAfterOutage(t *testing.T) {
 	s := newTestServer(t)
-	a := newAgent(t, s, s.token(1), pki.Fingerprint(s.ca.Certificate()), &fakeHost{}, nil)
+	reg := prometheus.NewRegistry()
+	a := newAgent(t, s, s.token(1), pki.Fingerprint(s.ca.Certificate()), &fakeHost{}, func(o *agent.Options) { o.Registerer = reg })
 	run(t, a)
 	eventually(t, "connection", func() bool { return a.ID() != "" && s.fleet.Connected(a.ID()) })
 	addr := s.addr
@@ -403,6 +405,23 @@ func TestReplayAfterOutage(t *testing.T) {
 	}
 	if len(p.Items) != n {
 		t.Errorf("%d events stored, want exactly %d", len(p.Items), n)
+	}
+	// The counters are exported.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[mf.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	if got["vigil_agent_messages_replayed_total"] < n || got["vigil_agent_messages_spooled_total"] < n || got["vigil_agent_reconnects_total"] < 1 {
+		t.Errorf("metrics %v: want ≥ %d replayed and spooled, ≥ 1 reconnect", got, n)
+	}
+	if _, ok := got["vigil_agent_messages_dropped_total"]; !ok {
+		t.Error("no dropped counter")
 	}
 }
 

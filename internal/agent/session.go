@@ -115,6 +115,7 @@ func (a *Agent) session(ctx context.Context) error {
 			return err
 		case <-a.wake:
 		case <-hb.C:
+			a.renewInBackground(ctx)
 			if err := stream.Send(&agentpb.AgentMessage{Time: timestamppb.New(a.o.Now()),
 				Body: &agentpb.AgentMessage_Heartbeat{Heartbeat: &agentpb.Heartbeat{Stats: a.stats()}}}); err != nil {
 				return recvError(stream)
@@ -192,6 +193,20 @@ func isDenied(err error) bool {
 			strings.Contains(msg, "remote error: tls: expired certificate")
 	}
 	return false
+}
+
+// renewInBackground renews the certificate, when due, without holding up
+// the stream; the new certificate serves the next connection.
+func (a *Agent) renewInBackground(ctx context.Context) {
+	if !a.renewing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer a.renewing.Store(false)
+		if err := a.maybeRenew(ctx); err != nil {
+			a.o.Logger.Warn("certificate renewal failed", "err", err)
+		}
+	}()
 }
 
 // maybeRenew renews the certificate once it is past the configured share
