@@ -21,6 +21,8 @@ pkgs=(
 	postgresql       # internal/store: the PostgreSQL dialect (scripts/postgres.sh starts it)
 	iproute2         # internal/server: TestNetworkCut's namespace and veth pair
 	systemd          # deploy: systemd-analyze verify of the unit files
+	chromium         # internal/console: the browser test (chromedp drives /usr/bin/chromium)
+	fonts-wqy-microhei # internal/console: Chinese glyphs in the screenshots
 )
 
 missing=()

@@ -36,6 +36,8 @@ func (s *Server) table() []route {
 			func(rt *route) { rt.resp = meResponse{} }),
 
 		// Read.
+		with(r(get, v1+"/overview", Read, "overview", "overview", "Open findings by kind and severity, assets, agents, riskiest assets, 30-day trend", s.overview),
+			func(rt *route) { rt.resp = store.Overview{} }),
 		list(r(get, v1+"/agents", Read, "listAgents", "agents", "List agents", s.agentsList), agentsSpec, store.Agent{}),
 		with(r(get, v1+"/agents/{id}", Read, "getAgent", "agents", "Get an agent", s.agentGet),
 			func(rt *route) { rt.resp = store.Agent{} }),

@@ -102,8 +102,8 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		LocalAgent: server.LocalAgent{Enabled: *local, Root: *hostRoot},
 		Version:    env.Version, Logger: log,
 		Ready: func(s *server.Server) {
-			fmt.Fprintf(env.Stderr, "\nVigil server is up.\n  API:     %s/api/v1 (OpenAPI: %s/api/v1/openapi.json)\n  agents:  %s\n  CA:      %s\n",
-				s.APIURL, s.APIURL, s.AgentAddr, s.CAFingerprint())
+			fmt.Fprintf(env.Stderr, "\nVigil server is up.\n  console: %s/\n  API:     %s/api/v1 (OpenAPI: %s/api/v1/openapi.json)\n  agents:  %s\n  CA:      %s\n",
+				s.APIURL, s.APIURL, s.APIURL, s.AgentAddr, s.CAFingerprint())
 			if s.AdminPasswordFile != "" {
 				fmt.Fprintf(env.Stderr, "  admin:   user \"admin\", password in %s\n", s.AdminPasswordFile)
 			}

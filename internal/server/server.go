@@ -1,6 +1,7 @@
 // Package server assembles `vigil server`: the store, the certificate
 // authority, the agent protocol listener (internal/fleet over gRPC with
-// mTLS), the REST API (internal/api) with Prometheus metrics, the
+// mTLS), the REST API (internal/api) and the web console (internal/console)
+// with Prometheus metrics, the
 // vulnerability assessor (internal/assess) and, when asked, an agent for
 // the local host in the same process, speaking the real protocol over
 // loopback.
@@ -27,6 +28,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/agentpb"
 	"github.com/vigil-sec/vigil/internal/api"
 	"github.com/vigil-sec/vigil/internal/assess"
+	"github.com/vigil-sec/vigil/internal/console"
 	"github.com/vigil-sec/vigil/internal/fleet"
 	"github.com/vigil-sec/vigil/internal/pki"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -165,8 +167,12 @@ func Run(ctx context.Context, cfg Config) error {
 	// API listener.
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", api.New(api.Options{Store: st, Logger: log.With("component", "api"), Tasks: s.Fleet,
-		Version: cfg.Version, AgentInstall: s.installCommand}))
+	apiH := api.New(api.Options{Store: st, Logger: log.With("component", "api"), Tasks: s.Fleet,
+		Version: cfg.Version, AgentInstall: s.installCommand})
+	mux.Handle("/api/", apiH)
+	mux.Handle("/healthz", apiH)
+	// The console is a client of the API in the same process (docs/console.md).
+	mux.Handle("/", console.New(console.Options{API: apiH, Logger: log.With("component", "console"), Version: cfg.Version}))
 	apiLn, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		agentLn.Close()
@@ -179,7 +185,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); s.recordTrends(ctx, time.Hour) }()
 	go func() { defer wg.Done(); errc <- g.Serve(agentLn) }()
 	go func() {
 		defer wg.Done()
@@ -217,6 +224,23 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	wg.Wait()
 	return runErr
+}
+
+// recordTrends records the day's open-finding counts for the overview's
+// trend every interval (the last record of a day stands for it).
+func (s *Server) recordTrends(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.Store.RecordTrend(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Error("recording the trend", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // CAFingerprint is what agents pin at enrollment (--ca-sha256).

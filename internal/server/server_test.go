@@ -209,6 +209,30 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("vulnerabilities %+v lack CVE-2023-25690 on one asset", vulns.Items)
 	}
 
+	// The overview counts it, the host and the connected agent.
+	if err := s.Store.RecordTrend(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var ov struct {
+		Findings map[string]map[string]int
+		Assets   map[string]int
+		Agents   struct{ Total, Online int }
+		Trend    []struct {
+			Day                    string
+			Critical, High, Medium int
+		}
+	}
+	if code := c.do("GET", "/api/v1/overview", nil, &ov); code != 200 {
+		t.Fatalf("overview: %d", code)
+	}
+	open := 0
+	for _, n := range ov.Findings["vulnerability"] {
+		open += n
+	}
+	if open == 0 || ov.Assets["host"] != 1 || ov.Agents.Total != 1 || ov.Agents.Online != 1 || len(ov.Trend) != 1 {
+		t.Errorf("overview %+v", ov)
+	}
+
 	// A database without the advisory: re-assessment marks it fixed.
 	buildDB(t, dbPath, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), true)
 	if changed, err := s.Assessor.Reload(context.Background()); err != nil || !changed {

@@ -2,12 +2,20 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 )
 
-// maxBatchParams bounds the placeholders of one statement (SQLite allows
-// 32766, PostgreSQL 65535).
-const maxBatchParams = 8000
+// batchParams bounds the placeholders of one statement. PostgreSQL takes
+// up to 65535 and costs little per parameter; modernc.org/sqlite binds in
+// time quadratic in the parameters of a statement, so its batches are
+// small and their statement is prepared once per call.
+func (db *DB) batchParams() int {
+	if db.pg() {
+		return 8000
+	}
+	return 256
+}
 
 // batchInsert runs "head VALUES (…), (…) tail" over n rows of ncols
 // columns in as few statements as the parameter limit allows. row appends
@@ -16,9 +24,19 @@ func batchInsert(ctx context.Context, c conn, head, tail string, ncols, n int, r
 	if n == 0 {
 		return nil
 	}
-	per := max(1, min(maxBatchParams/ncols, 500))
-	tuple := "(" + marks(ncols) + ")"
-	var full string // the statement of a whole batch, built once
+	per := max(1, min(c.db.batchParams()/ncols, 500))
+	stmt := func(rows int) string {
+		tuple := "(" + marks(ncols) + ")"
+		return head + " VALUES " + strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", ") + tail
+	}
+	var full *sql.Stmt // the statement of a whole batch, prepared once
+	if n >= 2*per {
+		var err error
+		if full, err = c.prepare(ctx, stmt(per)); err != nil {
+			return err
+		}
+		defer full.Close()
+	}
 	args := make([]any, 0, per*ncols)
 	for start := 0; start < n; start += per {
 		end := min(start+per, n)
@@ -26,16 +44,14 @@ func batchInsert(ctx context.Context, c conn, head, tail string, ncols, n int, r
 		for i := start; i < end; i++ {
 			args = row(i, args)
 		}
-		var q string
-		if end-start == per && full != "" {
-			q = full
+		var err error
+		if end-start == per && full != nil {
+			_, err = full.ExecContext(ctx, args...)
+			err = c.db.mapErr(err)
 		} else {
-			q = head + " VALUES " + strings.TrimSuffix(strings.Repeat(tuple+", ", end-start), ", ") + tail
-			if end-start == per {
-				full = q
-			}
+			_, err = c.exec(ctx, stmt(end-start), args...)
 		}
-		if _, err := c.exec(ctx, q, args...); err != nil {
+		if err != nil {
 			return err
 		}
 	}

@@ -15,6 +15,19 @@ var (
 	openStatuses = []string{StatusNew, StatusOpen, StatusReopened}
 )
 
+// statusClass is the vuln_summary class of a status: open (new, open,
+// reopened), accepted or fixed.
+func statusClass(status string) string {
+	switch status {
+	case StatusAccepted, StatusFixed:
+		return status
+	}
+	return StatusOpen
+}
+
+// statusClassSQL is statusClass in SQL.
+const statusClassSQL = `CASE WHEN status IN ('accepted', 'fixed') THEN status ELSE 'open' END`
+
 // severityNames are the severities from lowest to highest; a finding's
 // rank is its index.
 var severityNames = func() []string {
@@ -57,14 +70,6 @@ func (db *DB) Finding(ctx context.Context, id string) (Finding, error) {
 	return f, nil
 }
 
-// existing is what SyncFindings needs of a stored finding.
-type existing struct {
-	status        string
-	acceptReason  string
-	acceptExpires *time.Time
-	acceptedBy    string
-}
-
 // SyncFindings applies one assessment of one asset for one finding kind
 // at now. Each finding of current (ID and RuleID required; AssetID and
 // Kind, when set, must match the arguments) becomes:
@@ -87,7 +92,6 @@ func (db *DB) SyncFindings(ctx context.Context, assetID, kind string, current []
 	now = utc(now)
 	cur := make([]Finding, 0, len(current))
 	index := make(map[string]int, len(current))
-	ranks := make([]int, 0, len(current))
 	for _, f := range current {
 		if f.ID == "" || f.RuleID == "" {
 			return FindingsSync{}, invalidf("finding without an id or rule id")
@@ -101,18 +105,20 @@ func (db *DB) SyncFindings(ctx context.Context, assetID, kind string, current []
 		if len(f.Data) > 0 && !jsonValid(f.Data) {
 			return FindingsSync{}, invalidf("finding %s data is not valid JSON", f.ID)
 		}
-		sev, rank, err := severity(f.Severity)
+		sev, _, err := severity(f.Severity)
 		if err != nil {
 			return FindingsSync{}, err
 		}
 		f.AssetID, f.Kind, f.Severity = assetID, kind, sev
+		if len(f.Data) == 0 {
+			f.Data = nil
+		}
 		if i, ok := index[f.ID]; ok {
-			cur[i], ranks[i] = f, rank
+			cur[i] = f
 			continue
 		}
 		index[f.ID] = len(cur)
 		cur = append(cur, f)
-		ranks = append(ranks, rank)
 	}
 
 	var sum FindingsSync
@@ -121,87 +127,137 @@ func (db *DB) SyncFindings(ctx context.Context, assetID, kind string, current []
 		if err := assetExists(ctx, c, assetID); err != nil {
 			return err
 		}
-		old := map[string]existing{}
-		rows, err := c.query(ctx, `SELECT id, status, accept_reason, accept_expires, accepted_by FROM findings
-			WHERE asset_id = ? AND kind = ?`, assetID, kind)
+		old, err := storedFindings(ctx, c, assetID, kind)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			var e existing
-			if err := rows.Scan(&id, &e.status, &e.acceptReason, ntimeDest{&e.acceptExpires}, &e.acceptedBy); err != nil {
-				rows.Close()
-				return err
-			}
-			old[id] = e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-
+		var write []Finding        // inserted or changed
+		var touch []string         // unchanged but for LastSeen
+		rules := map[string]bool{} // rules whose summary changes
 		for i := range cur {
 			f := &cur[i]
 			e, seen := old[f.ID]
-			f.AcceptReason, f.AcceptExpires, f.AcceptedBy, f.FixedAt = "", nil, "", nil
+			f.FirstSeen, f.LastSeen = now, now
 			switch {
 			case !seen:
 				f.Status = StatusNew
 				sum.New++
-			case e.status == StatusFixed:
+			case e.Status == StatusFixed:
 				f.Status = StatusReopened
 				sum.Reopened++
-			case e.status == StatusAccepted && e.acceptExpires != nil && !now.Before(*e.acceptExpires):
+			case e.Status == StatusAccepted && e.AcceptExpires != nil && !now.Before(*e.AcceptExpires):
 				f.Status = StatusOpen
 				sum.Expired++
-			case e.status == StatusAccepted:
+			case e.Status == StatusAccepted:
 				f.Status = StatusAccepted
-				f.AcceptReason, f.AcceptExpires, f.AcceptedBy = e.acceptReason, e.acceptExpires, e.acceptedBy
+				f.AcceptReason, f.AcceptExpires, f.AcceptedBy = e.AcceptReason, e.AcceptExpires, e.AcceptedBy
 				sum.Unchanged++
 			default:
 				f.Status = StatusOpen
 				sum.Unchanged++
 			}
-		}
-		err = batchInsert(ctx, c, `INSERT INTO findings (id, asset_id, kind, package_id, rule_id, severity, sev_rank, risk,
-			title, package, package_version, fixed_version, status, accept_reason, accept_expires, accepted_by,
-			first_seen, last_seen, fixed_at, data)`,
-			` ON CONFLICT (id) DO UPDATE SET package_id = excluded.package_id, rule_id = excluded.rule_id,
-			severity = excluded.severity, sev_rank = excluded.sev_rank, risk = excluded.risk, title = excluded.title,
-			package = excluded.package, package_version = excluded.package_version,
-			fixed_version = excluded.fixed_version, status = excluded.status, accept_reason = excluded.accept_reason,
-			accept_expires = excluded.accept_expires, accepted_by = excluded.accepted_by,
-			last_seen = excluded.last_seen, fixed_at = excluded.fixed_at, data = excluded.data
-			WHERE findings.asset_id = excluded.asset_id AND findings.kind = excluded.kind`,
-			20, len(cur), func(i int, args []any) []any {
-				f := &cur[i]
-				var data any
-				if len(f.Data) > 0 {
-					data = string(f.Data)
+			if seen && sameFinding(e, *f) {
+				touch = append(touch, f.ID)
+				continue
+			}
+			write = append(write, *f)
+			if !seen || statusClass(e.Status) != statusClass(f.Status) || e.Risk != f.Risk || e.Severity != f.Severity || e.RuleID != f.RuleID {
+				rules[f.RuleID] = true
+				if seen {
+					rules[e.RuleID] = true
 				}
-				return append(args, f.ID, f.AssetID, f.Kind, f.PackageID, f.RuleID, f.Severity, ranks[i], f.Risk,
-					f.Title, f.Package, f.PackageVersion, f.FixedVersion, f.Status, f.AcceptReason,
-					db.tvp(f.AcceptExpires), f.AcceptedBy, db.tv(now), db.tv(now), nil, data)
-			})
-		if err != nil {
+			}
+		}
+		if err := batchIn(ctx, c, `UPDATE findings SET last_seen = ? WHERE id`, "", []any{db.tv(now)}, touch); err != nil {
 			return err
 		}
-
+		if err := upsertFindings(ctx, c, write); err != nil {
+			return err
+		}
 		var fixed []string
 		for id, e := range old {
-			if _, ok := index[id]; !ok && e.status != StatusFixed {
+			if _, ok := index[id]; !ok && e.Status != StatusFixed {
 				fixed = append(fixed, id)
+				rules[e.RuleID] = true
 			}
 		}
 		sum.Fixed = len(fixed)
-		return batchIn(ctx, c, `UPDATE findings SET status = 'fixed', fixed_at = ?, accept_reason = '',
-			accept_expires = NULL, accepted_by = '' WHERE id`, "", []any{db.tv(now)}, fixed)
+		if err := batchIn(ctx, c, `UPDATE findings SET status = 'fixed', fixed_at = ?, accept_reason = '',
+			accept_expires = NULL, accepted_by = '' WHERE id`, "", []any{db.tv(now)}, fixed); err != nil {
+			return err
+		}
+		if kind != vulnKind {
+			return nil
+		}
+		return refreshVulnSummary(ctx, c, rules)
 	})
 	if err != nil {
 		return FindingsSync{}, fmt.Errorf("store: sync %s findings of %s: %w", kind, assetID, err)
 	}
 	return sum, nil
+}
+
+// vulnKind is the finding kind ListVulnerabilities groups.
+const vulnKind = "vulnerability"
+
+// storedFindings returns the findings of an asset and kind by ID.
+func storedFindings(ctx context.Context, c conn, assetID, kind string) (map[string]Finding, error) {
+	rows, err := c.query(ctx, `SELECT `+findingListCols+`, data FROM findings WHERE asset_id = ? AND kind = ?`, assetID, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]Finding{}
+	for rows.Next() {
+		var f Finding
+		if err := rows.Scan(append(findingDests(&f), rawDest{&f.Data})...); err != nil {
+			return nil, err
+		}
+		m[f.ID] = f
+	}
+	return m, rows.Err()
+}
+
+// sameFinding says whether a synced finding f leaves the stored e as it
+// is but for LastSeen.
+func sameFinding(e, f Finding) bool {
+	return e.Status == f.Status && e.PackageID == f.PackageID && e.RuleID == f.RuleID && e.Severity == f.Severity &&
+		e.Risk == f.Risk && e.Title == f.Title && e.Package == f.Package && e.PackageVersion == f.PackageVersion &&
+		e.FixedVersion == f.FixedVersion && e.AcceptReason == f.AcceptReason && e.AcceptedBy == f.AcceptedBy &&
+		timesEqual(e.AcceptExpires, f.AcceptExpires) && e.FixedAt == nil && string(e.Data) == string(f.Data)
+}
+
+func timesEqual(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// upsertFindings writes findings whole, keeping FirstSeen of those stored.
+func upsertFindings(ctx context.Context, c conn, fs []Finding) error {
+	db := c.db
+	return batchInsert(ctx, c, `INSERT INTO findings (id, asset_id, kind, package_id, rule_id, severity, sev_rank, risk,
+		title, package, package_version, fixed_version, status, accept_reason, accept_expires, accepted_by,
+		first_seen, last_seen, fixed_at, data)`,
+		` ON CONFLICT (id) DO UPDATE SET package_id = excluded.package_id, rule_id = excluded.rule_id,
+		severity = excluded.severity, sev_rank = excluded.sev_rank, risk = excluded.risk, title = excluded.title,
+		package = excluded.package, package_version = excluded.package_version,
+		fixed_version = excluded.fixed_version, status = excluded.status, accept_reason = excluded.accept_reason,
+		accept_expires = excluded.accept_expires, accepted_by = excluded.accepted_by,
+		last_seen = excluded.last_seen, fixed_at = excluded.fixed_at, data = excluded.data
+		WHERE findings.asset_id = excluded.asset_id AND findings.kind = excluded.kind`,
+		20, len(fs), func(i int, args []any) []any {
+			f := &fs[i]
+			var data any
+			if len(f.Data) > 0 {
+				data = string(f.Data)
+			}
+			_, rank, _ := severity(f.Severity)
+			return append(args, f.ID, f.AssetID, f.Kind, f.PackageID, f.RuleID, f.Severity, rank, f.Risk,
+				f.Title, f.Package, f.PackageVersion, f.FixedVersion, f.Status, f.AcceptReason,
+				db.tvp(f.AcceptExpires), f.AcceptedBy, db.tv(f.FirstSeen), db.tv(f.LastSeen), nil, data)
+		})
 }
 
 var findingsList = &listDef{
@@ -245,6 +301,7 @@ func (db *DB) AcceptFindings(ctx context.Context, ids []string, reason string, e
 	n := 0
 	err := db.tx(ctx, func(c conn) error {
 		n = 0
+		rules := map[string]bool{}
 		const per = 500
 		for start := 0; start < len(ids); start += per {
 			end := min(start+per, len(ids))
@@ -252,18 +309,28 @@ func (db *DB) AcceptFindings(ctx context.Context, ids []string, reason string, e
 			for _, id := range ids[start:end] {
 				args = append(args, id)
 			}
-			res, err := c.exec(ctx, `UPDATE findings SET status = 'accepted', accept_reason = ?, accept_expires = ?, accepted_by = ?
-				WHERE id IN (`+marks(end-start)+`) AND status <> 'fixed'`, args...)
+			rows, err := c.query(ctx, `UPDATE findings SET status = 'accepted', accept_reason = ?, accept_expires = ?, accepted_by = ?
+				WHERE id IN (`+marks(end-start)+`) AND status <> 'fixed' RETURNING kind, rule_id`, args...)
 			if err != nil {
 				return err
 			}
-			k, err := res.RowsAffected()
-			if err != nil {
+			for rows.Next() {
+				var kind, rule string
+				if err := rows.Scan(&kind, &rule); err != nil {
+					rows.Close()
+					return err
+				}
+				n++
+				if kind == vulnKind {
+					rules[rule] = true
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
 				return err
 			}
-			n += int(k)
 		}
-		return nil
+		return refreshVulnSummary(ctx, c, rules)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: accept findings: %w", err)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -61,10 +63,7 @@ var _ Ingester = (*ingester)(nil)
 // creation it is a.FirstSeen, or a.LastSeen when zero), LastSeen is set
 // to a.LastSeen (now when zero), Gone is cleared and Risk kept.
 func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
-	return upsertAsset(ctx, in.c, a)
-}
-
-func upsertAsset(ctx context.Context, c conn, a Asset) error {
+	c := in.c
 	if a.ID == "" || a.Kind == "" {
 		return invalidf("asset without an id or kind")
 	}
@@ -172,7 +171,9 @@ func packageArgs(pkgs []Package) func(i int, args []any) []any {
 	}
 }
 
-// ReplacePackages makes pkgs the asset's whole package list.
+// ReplacePackages makes pkgs the asset's whole package list. It writes
+// only the difference with the stored list: an agent's snapshots mostly
+// repeat the one before.
 func (in *ingester) ReplacePackages(ctx context.Context, assetID string, pkgs []Package) error {
 	pkgs, err := packageRows(assetID, pkgs)
 	if err != nil {
@@ -182,13 +183,61 @@ func (in *ingester) ReplacePackages(ctx context.Context, assetID string, pkgs []
 	if err := assetExists(ctx, c, assetID); err != nil {
 		return fmt.Errorf("store: replace packages: %w", err)
 	}
-	if _, err := c.exec(ctx, `DELETE FROM packages WHERE asset_id = ?`, assetID); err != nil {
+	stored, err := storedPackages(ctx, c, assetID)
+	if err != nil {
 		return fmt.Errorf("store: replace packages of %s: %w", assetID, err)
 	}
-	if err := batchInsert(ctx, c, packageInsert, "", 7, len(pkgs), packageArgs(pkgs)); err != nil {
+	changed := pkgs[:0:0]
+	for _, p := range pkgs {
+		if old, ok := stored[p.ID]; ok {
+			delete(stored, p.ID)
+			if old.Name == p.Name && old.Version == p.Version && old.Ecosystem == p.Ecosystem && old.PURL == p.PURL &&
+				string(old.Data) == string(p.Data) {
+				continue
+			}
+		}
+		changed = append(changed, p)
+	}
+	removed := make([]string, 0, len(stored))
+	for id := range stored {
+		removed = append(removed, id)
+	}
+	if err := writePackages(ctx, c, assetID, changed, removed); err != nil {
 		return fmt.Errorf("store: replace packages of %s: %w", assetID, err)
 	}
 	return nil
+}
+
+// storedPackages returns an asset's packages by ID.
+func storedPackages(ctx context.Context, c conn, assetID string) (map[string]Package, error) {
+	rows, err := c.query(ctx, `SELECT id, name, version, ecosystem, purl, data FROM packages WHERE asset_id = ?`, assetID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]Package{}
+	for rows.Next() {
+		var p Package
+		var data sql.RawBytes
+		if err := rows.Scan(&p.ID, &p.Name, &p.Version, &p.Ecosystem, &p.PURL, &data); err != nil {
+			return nil, err
+		}
+		if len(data) > 0 {
+			p.Data = append(json.RawMessage(nil), data...)
+		}
+		m[p.ID] = p
+	}
+	return m, rows.Err()
+}
+
+// writePackages upserts and deletes an asset's packages.
+func writePackages(ctx context.Context, c conn, assetID string, upsert []Package, remove []string) error {
+	if err := batchIn(ctx, c, `DELETE FROM packages WHERE asset_id = ? AND id`, "", []any{assetID}, remove); err != nil {
+		return err
+	}
+	return batchInsert(ctx, c, packageInsert, ` ON CONFLICT (asset_id, id) DO UPDATE SET name = excluded.name,
+		version = excluded.version, ecosystem = excluded.ecosystem, purl = excluded.purl, data = excluded.data`,
+		7, len(upsert), packageArgs(upsert))
 }
 
 // PatchPackages adds (or replaces by ID) and removes packages by ID.
@@ -201,13 +250,7 @@ func (in *ingester) PatchPackages(ctx context.Context, assetID string, upsert []
 	if err := assetExists(ctx, c, assetID); err != nil {
 		return fmt.Errorf("store: patch packages: %w", err)
 	}
-	if err := batchIn(ctx, c, `DELETE FROM packages WHERE asset_id = ? AND id`, "", []any{assetID}, remove); err != nil {
-		return fmt.Errorf("store: patch packages of %s: %w", assetID, err)
-	}
-	err = batchInsert(ctx, c, packageInsert, ` ON CONFLICT (asset_id, id) DO UPDATE SET name = excluded.name,
-		version = excluded.version, ecosystem = excluded.ecosystem, purl = excluded.purl, data = excluded.data`,
-		7, len(upsert), packageArgs(upsert))
-	if err != nil {
+	if err := writePackages(ctx, c, assetID, upsert, uniq(remove)); err != nil {
 		return fmt.Errorf("store: patch packages of %s: %w", assetID, err)
 	}
 	return nil

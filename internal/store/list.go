@@ -152,7 +152,7 @@ func fBool(col string) filterFn {
 	}
 }
 
-// fNull matches "true": the column is set, "false": it is NULL.
+// fNotNull matches "true": the column is set, "false": it is NULL.
 func fNotNull(col string) filterFn {
 	return func(w *where, v string) error {
 		b, err := parseBool(col, v)
@@ -302,7 +302,7 @@ func (k *keyVal) json() json.RawMessage {
 	return b
 }
 
-// arg decodes a cursor value of kind into a query argument.
+// keyArg decodes a cursor value of kind into a query argument.
 func (db *DB) keyArg(kind valKind, raw json.RawMessage) (any, error) {
 	switch kind {
 	case kString:

@@ -246,7 +246,9 @@ type ListOptions struct {
 	// either. Unknown keys are ErrInvalid.
 	Filter map[string]string
 	// Sort is a documented sort key of the list ("" for its default);
-	// Desc reverses it. Ties are broken by id.
+	// Desc reverses it. Ties are broken by id. Text sorts in byte
+	// (code point) order in both dialects. "since" filters are
+	// inclusive, "until" filters exclusive.
 	Sort string
 	Desc bool
 	// Limit caps the page size: 0 means 100, more than 1000 is 1000.
@@ -306,7 +308,8 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	User(ctx context.Context, id int64) (User, error)
 	UserByName(ctx context.Context, name string) (User, error)
-	// ListUsers filters: name, role; sorts: name (default), created.
+	// ListUsers filters: name (exact), role (enumerated); sorts: name
+	// (default), created.
 	ListUsers(ctx context.Context, o ListOptions) (Page[User], error)
 	// UpdateUser writes Role, PasswordHash and Disabled of u.ID.
 	UpdateUser(ctx context.Context, u User) error
@@ -318,8 +321,9 @@ type Store interface {
 	// TokenByHash returns the token whatever its expiry or revocation;
 	// callers check both.
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
-	// TouchToken records a use (LastUsedAt), at most about once a minute
-	// per token is enough.
+	// TouchToken records a use (LastUsedAt). The store writes at most
+	// once a minute per token (a touch within a minute of the recorded use
+	// is dropped), so callers may touch on every request.
 	TouchToken(ctx context.Context, id int64, at time.Time) error
 	RevokeToken(ctx context.Context, id int64, at time.Time) error
 	// ListTokens filters: user_id, session ("true"/"false"); sorts:
@@ -356,8 +360,11 @@ type Store interface {
 	RevokeAgent(ctx context.Context, id string, at time.Time) error
 	// SerialRevoked says whether a certificate serial was revoked (a
 	// rotated-away serial is not revoked; a revoked agent's serials are).
+	// A serial the store never recorded (CreateAgent, SetAgentCert) is
+	// ErrNotFound, so callers refusing on any error fail closed.
 	SerialRevoked(ctx context.Context, serial string) (bool, error)
-	// AgentHeartbeat sets the agent's LastSeen and Stats and clears Silent.
+	// AgentHeartbeat sets the agent's LastSeen and Stats (kept when stats
+	// is empty) and clears Silent.
 	AgentHeartbeat(ctx context.Context, id string, seen time.Time, stats json.RawMessage) error
 	// SetAgentConfig stores the configuration pushed to the agent.
 	SetAgentConfig(ctx context.Context, id string, config json.RawMessage) error
@@ -368,6 +375,9 @@ type Store interface {
 	// Ingest runs fn in one transaction for the agent's message seq and
 	// sets the agent's LastSeq to seq, committing before it returns. A seq
 	// not above LastSeq is a replay: fn does not run and duplicate is true.
+	// Sequence numbers start at 1; when fn fails nothing it wrote is kept
+	// and LastSeq is unchanged. fn must use only its Ingester, never the
+	// Store (on SQLite the transaction holds the only write connection).
 	Ingest(ctx context.Context, agentID string, seq uint64, fn func(Ingester) error) (duplicate bool, err error)
 
 	// Assets.
@@ -384,7 +394,8 @@ type Store interface {
 	SetAssetRisk(ctx context.Context, id string, risk float64) error
 
 	// Packages: ListPackages filters: asset_id, name (exact), ecosystem,
-	// purl; sorts: name (default), ecosystem.
+	// purl; sorts: name (default), ecosystem. It leaves Data empty; ties
+	// are broken by asset ID, then package ID.
 	ListPackages(ctx context.Context, o ListOptions) (Page[Package], error)
 	// AssetPackages returns all of an asset's packages with Data.
 	AssetPackages(ctx context.Context, assetID string) ([]Package, error)
@@ -399,14 +410,19 @@ type Store interface {
 	// AcceptExpires passes, then open); findings of that asset and kind
 	// not in current become fixed. LastSeen, Severity, Risk, Title,
 	// FixedVersion and Data are refreshed from current.
+	// New and reopened are the statuses of the assessment that saw the
+	// change: the next one makes them open. Fixed, reopened and expired
+	// findings lose their acceptance. An unknown asset is ErrNotFound.
 	SyncFindings(ctx context.Context, assetID, kind string, current []Finding, now time.Time) (FindingsSync, error)
 	Finding(ctx context.Context, id string) (Finding, error)
 	// ListFindings filters: asset_id, kind, status (enumerated), severity
 	// (enumerated), rule_id, package, min_risk; sorts: risk (default, use
 	// Desc), first_seen, last_seen, severity.
+	// Lists leave Data empty; Finding returns it.
 	ListFindings(ctx context.Context, o ListOptions) (Page[Finding], error)
 	// AcceptFindings sets status accepted with reason, expiry and who, on
 	// every listed finding that is not fixed; it returns how many changed.
+	// A zero expires accepts without expiry.
 	AcceptFindings(ctx context.Context, ids []string, reason string, expires time.Time, by string) (int, error)
 	// ListVulnerabilities groups findings of kind vulnerability by
 	// RuleID. Filters: severity (enumerated), status (counts only
@@ -418,6 +434,12 @@ type Store interface {
 	// since, until (RFC 3339); sorts: time (default; ties by id).
 	AddEvents(ctx context.Context, events []Event) error
 	ListEvents(ctx context.Context, o ListOptions) (Page[Event], error)
+
+	// Overview counts open findings, live assets and agents, lists the
+	// riskiest assets and the trend of the last days.
+	Overview(ctx context.Context, now time.Time, days int) (Overview, error)
+	// RecordTrend stores today's open-finding counts for the trend.
+	RecordTrend(ctx context.Context, now time.Time) error
 
 	// Meta keeps small server facts (the vulnerability database's build
 	// time last assessed against).

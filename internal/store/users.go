@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -120,6 +119,3 @@ func affected(res interface{ RowsAffected() (int64, error) }, err error) error {
 	}
 	return nil
 }
-
-// isNotFound reports ErrNotFound.
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

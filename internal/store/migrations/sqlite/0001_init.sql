@@ -164,8 +164,21 @@ CREATE INDEX findings_package_risk ON findings (package, risk, id);
 CREATE INDEX findings_first_seen ON findings (first_seen, id);
 CREATE INDEX findings_last_seen ON findings (last_seen, id);
 CREATE INDEX findings_severity ON findings (sev_rank, id);
--- Covers the grouping of ListVulnerabilities.
-CREATE INDEX findings_vulns ON findings (kind, rule_id, status, asset_id, package, sev_rank, risk);
+-- Covers the refresh of vuln_summary.
+CREATE INDEX findings_vulns ON findings (rule_id, kind, status, asset_id, sev_rank, risk);
+
+-- The findings of kind vulnerability grouped by rule and status class
+-- (open: new, open or reopened; accepted; fixed), kept up to date by
+-- SyncFindings and AcceptFindings for ListVulnerabilities.
+CREATE TABLE vuln_summary (
+	rule_id  TEXT    NOT NULL,
+	class    TEXT    NOT NULL,
+	sev_rank INTEGER NOT NULL,
+	risk     REAL    NOT NULL,
+	findings INTEGER NOT NULL,
+	assets   INTEGER NOT NULL,
+	PRIMARY KEY (rule_id, class)
+);
 
 CREATE TABLE events (
 	id       INTEGER PRIMARY KEY,
