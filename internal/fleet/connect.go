@@ -123,7 +123,7 @@ func (s *Service) handle(ctx context.Context, c *conn, m *agentpb.AgentMessage, 
 	switch b := m.GetBody().(type) {
 	case *agentpb.AgentMessage_Heartbeat:
 		s.o.Metrics.Messages.WithLabelValues("heartbeat").Inc()
-		stats, _ := json.Marshal(b.Heartbeat.GetStats())
+		stats, _ := protojson.Marshal(b.Heartbeat.GetStats()) // camelCase, like every Vigil format
 		if err := s.o.Store.AgentHeartbeat(ctx, c.agentID, now, stats); err != nil {
 			return s.internal("heartbeat", err)
 		}

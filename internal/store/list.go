@@ -333,8 +333,6 @@ type query[T any] struct {
 	from     string
 	fromArgs []any
 	dests    func(*T) []any
-	// after, when set, completes each row after scanning.
-	after func(*T) error
 }
 
 // list runs one page of def with options o. w holds conditions the caller
@@ -429,11 +427,6 @@ func list[T any](ctx context.Context, db *DB, def *listDef, o ListOptions, q que
 		}
 		if err := rows.Scan(dests...); err != nil {
 			return Page[T]{}, fmt.Errorf("store: list %s: %w", def.tag, err)
-		}
-		if q.after != nil {
-			if err := q.after(&item); err != nil {
-				return Page[T]{}, err
-			}
 		}
 		page.Items = append(page.Items, item)
 		last = last[:0]
