@@ -24,6 +24,12 @@ const (
 	actFindingAccept = "finding.accept"
 	actAgentRescan   = "agent.rescan"
 	actAgentRevoke   = "agent.revoke"
+
+	actFindingComment = "finding.comment"
+	actFindingStatus  = "finding.status"
+	actChannelCreate  = "notification_channel.create"
+	actChannelDelete  = "notification_channel.delete"
+	actChannelTest    = "notification_channel.test"
 )
 
 // audit appends one entry for a change already made. detail holds the

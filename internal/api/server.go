@@ -46,6 +46,9 @@ type Options struct {
 	Throttle *auth.ThrottleOptions
 	// SessionTTL is how long a login session lasts; 0 means 12 hours.
 	SessionTTL time.Duration
+	// Notifier sends notification channels' test messages; nil makes
+	// them unavailable (503).
+	Notifier Notifier
 }
 
 // Access is what a route requires of its caller. The zero value is no

@@ -47,6 +47,10 @@ type Assessor struct {
 
 	// Assessed counts assets assessed (for tests and metrics).
 	Assessed func()
+	// Synced, when set, is called after an asset's findings were synced
+	// with what changed (notifications of new findings). It must not
+	// block for long.
+	Synced func(assetID string, sync store.FindingsSync)
 }
 
 // New returns an Assessor reading the database at dbPath (which may not
@@ -208,6 +212,9 @@ func (a *Assessor) Asset(ctx context.Context, id string) (store.FindingsSync, er
 	}
 	if err := a.store.SetAssetRisk(ctx, id, risk); err != nil {
 		return sync, err
+	}
+	if a.Synced != nil {
+		a.Synced(id, sync)
 	}
 	a.Assessed()
 	return sync, nil

@@ -108,6 +108,9 @@ func (c *Console) routes() {
 	m.Handle("GET /vulnerabilities/{id}", c.page(c.vulnPage))
 	m.Handle("GET /findings", c.page(c.findingsPage))
 	m.Handle("POST /findings/accept", c.action(c.acceptPost))
+	m.Handle("GET /findings/{id}", c.page(c.findingPage))
+	m.Handle("POST /findings/{id}/comments", c.action(c.commentPost))
+	m.Handle("POST /findings/{id}/status", c.action(c.statusPost))
 	m.Handle("GET /events", c.page(c.eventsPage))
 	m.Handle("GET /agents", c.page(c.agentsPage))
 	m.Handle("POST /agents/{id}/rescan", c.action(c.rescanPost))
@@ -123,6 +126,9 @@ func (c *Console) routes() {
 	m.Handle("POST /settings/tokens/{id}/revoke", c.action(c.tokenRevokePost))
 	m.Handle("GET /settings/audit", c.page(c.auditPage))
 	m.Handle("GET /settings/notifications", c.page(c.notificationsPage))
+	m.Handle("POST /settings/notifications", c.action(c.channelCreatePost))
+	m.Handle("POST /settings/notifications/{id}/delete", c.action(c.channelDeletePost))
+	m.Handle("POST /settings/notifications/{id}/test", c.action(c.channelTestPost))
 	m.Handle("/", c.page(func(w http.ResponseWriter, r *http.Request, s *session) error {
 		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "no such page"}
 	}))

@@ -31,7 +31,8 @@ var pages = []struct{ path, want string }{
 	{"/findings", "SSH permits root login"},
 	{"/events", "agent.silent"},
 	{"/agents", "web-1.prod"},
-	{"/settings/notifications", "not available yet"},
+	{"/settings/notifications", "New channel"},
+	{"/findings/f-web-ssh", "Comments and status changes"},
 }
 
 func TestPagesRender(t *testing.T) {
@@ -211,7 +212,7 @@ func TestBoundedAPICalls(t *testing.T) {
 	// Route the console through a counter: a second console on the same API.
 	cnt := &countingAPI{h: e.srv.Config.Handler}
 	c := New(Options{API: cnt})
-	limits := map[string]int64{"/": 4, "/agents": 3, "/vulnerabilities/" + criticalCVE: 3, "/settings/notifications": 1}
+	limits := map[string]int64{"/": 4, "/agents": 3, "/vulnerabilities/" + criticalCVE: 3, "/findings/f-web-ssh": 3}
 	for _, p := range append(pages, struct{ path, want string }{"/settings/users", ""}, struct{ path, want string }{"/settings/audit", ""}) {
 		req := httptest.NewRequest(http.MethodGet, p.path, nil)
 		for _, ck := range b.c.Jar.Cookies(mustURL(e.srv.URL)) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/api"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/notify"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -81,6 +82,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Store: st, Tasks: e.tasks, Version: "test", PasswordParams: &auth.TestParams,
 		Throttle:     &auth.ThrottleOptions{},
 		AgentInstall: func(tok string) string { return "vigil-agent --server vigil.example:8443 --token " + tok },
+		Notifier:     notify.NewDispatcher(st, notify.NewSender(&notify.Options{Attempts: 1, Timeout: 5 * time.Second}), nil),
 	})
 	if o.noOverview {
 		apiH = noOverview{api: apiH}

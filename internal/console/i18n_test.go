@@ -90,10 +90,10 @@ func TestEveryUsedKeyExists(t *testing.T) {
 		"sev": severities, "status": statuses, "kind": {"vulnerability", "misconfiguration", "secret", "baseline", "alert"},
 		"asset": {"host", "container", "image"}, "agent": {"online", "silent", "revoked"}, "role": roles,
 		"scope": {"read", "write", "admin"}, "tab": assetTabs, "nav": navSections,
-		"ttl": append(slices.Clone(enrollTTLs), tokenTTLs...),
+		"ttl": append(slices.Clone(enrollTTLs), tokenTTLs...), "channel": channelKinds,
 	}
 	for _, spec := range []*listSpec{assetsSpec, assetFindingsSpec, packagesSpec, itemsSpec, containersSpec, assetEventsSpec,
-		vulnsSpec, vulnFindingsSpec, findingsSpec, eventsSpec, agentsSpec, usersSpec, tokensSpec, auditSpec} {
+		vulnsSpec, vulnFindingsSpec, findingsSpec, eventsSpec, agentsSpec, usersSpec, tokensSpec, auditSpec, channelsSpec} {
 		enums["sort"] = append(enums["sort"], spec.sorts...)
 	}
 	for _, cols := range itemColumns {
@@ -115,7 +115,7 @@ func TestEveryUsedKeyExists(t *testing.T) {
 
 func TestNoUnusedKeys(t *testing.T) {
 	used := usedKeys(t)
-	prefixes := []string{"sev.", "status.", "kind.", "asset.", "agent.", "role.", "scope.", "tab.", "nav.", "ttl.", "sort.", "col.", "flash."}
+	prefixes := []string{"sev.", "status.", "kind.", "asset.", "agent.", "role.", "scope.", "tab.", "nav.", "ttl.", "sort.", "col.", "flash.", "channel."}
 	for k := range catalogEN {
 		if _, ok := used[k]; ok || slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(k, p) }) {
 			continue

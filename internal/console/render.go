@@ -30,7 +30,7 @@ type view struct {
 
 // pageNames are the templates that render a whole page.
 var pageNames = []string{
-	"login", "error", "overview", "assets", "asset", "vulns", "vuln", "findings", "events",
+	"login", "error", "overview", "assets", "asset", "vulns", "vuln", "findings", "finding", "events",
 	"agents", "users", "tokens", "audit", "notifications",
 }
 

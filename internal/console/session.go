@@ -185,6 +185,7 @@ type flash struct {
 var flashKeys = []string{
 	"flash.accepted", "flash.rescan", "flash.agentRevoked", "flash.enrollRevoked",
 	"flash.userCreated", "flash.userUpdated", "flash.userDeleted", "flash.tokenRevoked",
+	"flash.commented", "flash.reopened", "flash.channelCreated", "flash.channelDeleted", "flash.channelTested",
 }
 
 // setFlash names a message (and a count) for the next page.

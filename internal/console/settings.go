@@ -173,7 +173,3 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	return c.show(w, r, s, "audit", "settings", s.lang.t("settings.audit"), settingsView{Section: "audit", Data: lv})
 }
-
-func (c *Console) notificationsPage(w http.ResponseWriter, r *http.Request, s *session) error {
-	return c.show(w, r, s, "notifications", "settings", s.lang.t("settings.notifications"), settingsView{Section: "notifications"})
-}

@@ -278,3 +278,25 @@ type overview struct {
 		sevCounts
 	} `json:"trend"`
 }
+
+type comment struct {
+	ID        int64     `json:"id"`
+	FindingID string    `json:"findingId"`
+	Author    string    `json:"author"`
+	Text      string    `json:"text"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type channel struct {
+	ID          int64      `json:"id"`
+	Name        string     `json:"name"`
+	Kind        string     `json:"kind"`
+	MinSeverity string     `json:"minSeverity"`
+	Enabled     bool       `json:"enabled"`
+	CreatedBy   string     `json:"createdBy"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	LastSentAt  *time.Time `json:"lastSentAt"`
+	LastError   string     `json:"lastError"`
+	Target      string     `json:"target"`
+}

@@ -453,6 +453,8 @@ func (s *Service) CheckSilent(ctx context.Context) {
 	if len(evs) > 0 {
 		if err := s.o.Store.AddEvents(ctx, evs); err != nil {
 			s.o.Logger.Error("watchdog: events", "err", err)
+		} else if s.o.OnEvents != nil {
+			s.o.OnEvents(evs)
 		}
 	}
 }

@@ -50,10 +50,14 @@ type Options struct {
 	Config *agentpb.Config
 	// Assess is called after an inventory message committed with the IDs
 	// of the assets whose packages changed. It must not block for long.
-	Assess  func(assetIDs []string)
-	Now     func() time.Time
-	Logger  *slog.Logger
-	Metrics *Metrics
+	Assess func(assetIDs []string)
+	// OnEvents, when set, is called with the events the server itself
+	// recorded (agent.silent) after they committed. It must not block for
+	// long.
+	OnEvents func([]store.Event)
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Metrics  *Metrics
 }
 
 // Service implements agentpb.AgentServer.

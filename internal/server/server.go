@@ -30,6 +30,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/assess"
 	"github.com/vigil-sec/vigil/internal/console"
 	"github.com/vigil-sec/vigil/internal/fleet"
+	"github.com/vigil-sec/vigil/internal/notify"
 	"github.com/vigil-sec/vigil/internal/pki"
 	"github.com/vigil-sec/vigil/internal/store"
 	"google.golang.org/grpc"
@@ -78,6 +79,8 @@ type Server struct {
 	CA       *pki.CA
 	Fleet    *fleet.Service
 	Assessor *assess.Assessor
+	// Notify sends notifications to the configured channels.
+	Notify *notify.Dispatcher
 	// APIURL and AgentAddr are where the listeners ended up (useful with
 	// port 0).
 	APIURL    string
@@ -129,11 +132,15 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Assessor = assess.New(st, cfg.VulnDB, log.With("component", "assess"))
 	defer s.Assessor.Close()
+	// Notifications: new findings after an assessment, silent agents.
+	s.Notify = notify.NewDispatcher(st, notify.NewSender(nil), log.With("component", "notify"))
+	s.Assessor.Synced = s.Notify.Assessed
 	s.Fleet = fleet.New(fleet.Options{
 		Store: st, Signer: s.CA, Logger: log.With("component", "fleet"), Metrics: fleet.NewMetrics(reg),
 		Config: &agentpb.Config{HeartbeatSeconds: uint32(cfg.Heartbeat / time.Second),
 			InventorySeconds: uint32(cfg.Inventory / time.Second), RenewPercent: 66},
-		Assess: s.Assessor.Enqueue,
+		Assess:   s.Assessor.Enqueue,
+		OnEvents: s.Notify.Events,
 	})
 
 	// Agent listener.
@@ -168,7 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	apiH := api.New(api.Options{Store: st, Logger: log.With("component", "api"), Tasks: s.Fleet,
-		Version: cfg.Version, AgentInstall: s.installCommand})
+		Version: cfg.Version, AgentInstall: s.installCommand, Notifier: s.Notify})
 	mux.Handle("/api/", apiH)
 	mux.Handle("/healthz", apiH)
 	// The console is a client of the API in the same process (docs/console.md).
@@ -185,7 +192,8 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); s.Notify.Run(ctx) }()
 	go func() { defer wg.Done(); s.recordTrends(ctx, time.Hour) }()
 	go func() { defer wg.Done(); errc <- g.Serve(agentLn) }()
 	go func() {

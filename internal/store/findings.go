@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -168,6 +169,18 @@ func (db *DB) SyncFindings(ctx context.Context, assetID, kind string, current []
 				}
 			}
 		}
+		if sum.New > 0 {
+			// A new ID must not be another asset's or kind's finding.
+			var fresh []string
+			for _, f := range write {
+				if _, ok := old[f.ID]; !ok {
+					fresh = append(fresh, f.ID)
+				}
+			}
+			if err := noFindings(ctx, c, fresh); err != nil {
+				return err
+			}
+		}
 		if err := batchIn(ctx, c, `UPDATE findings SET last_seen = ? WHERE id`, "", []any{db.tv(now)}, touch); err != nil {
 			return err
 		}
@@ -216,6 +229,28 @@ func storedFindings(ctx context.Context, c conn, assetID, kind string) (map[stri
 		m[f.ID] = f
 	}
 	return m, rows.Err()
+}
+
+// noFindings returns ErrConflict when a finding with one of the IDs
+// exists.
+func noFindings(ctx context.Context, c conn, ids []string) error {
+	const per = 500
+	for start := 0; start < len(ids); start += per {
+		chunk := ids[start:min(start+per, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		var id string
+		err := c.row(ctx, []any{&id}, `SELECT id FROM findings WHERE id IN (`+marks(len(chunk))+`) LIMIT 1`, args...)
+		if err == nil {
+			return fmt.Errorf("%w: finding %s belongs to another asset or kind", ErrConflict, id)
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // sameFinding says whether a synced finding f leaves the stored e as it

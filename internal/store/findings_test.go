@@ -158,6 +158,10 @@ func TestSyncFindingsRefreshAndScope(t *testing.T) {
 		}
 		_, err = db.SyncFindings(ctx, "nope", "vulnerability", nil, t0)
 		wantErr(t, "unknown asset", err, ErrNotFound)
+		_, err = db.SyncFindings(ctx, "h2", "vulnerability", []Finding{A}, t0)
+		wantErr(t, "another asset's finding ID", err, ErrConflict)
+		_, err = db.SyncFindings(ctx, "h1", "misconfiguration", []Finding{A}, t0)
+		wantErr(t, "another kind's finding ID", err, ErrConflict)
 
 		// AcceptFindings counts changed findings only.
 		n, err := db.AcceptFindings(ctx, []string{A.ID, S.ID, "f-none", A.ID}, "ok", time.Time{}, "user:bob")

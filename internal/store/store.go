@@ -239,6 +239,49 @@ type Event struct {
 	Data     json.RawMessage `json:"data,omitempty"`
 }
 
+// Comment is one entry of a finding's thread: an analyst's note, or the
+// record of a status change they made (Status set, Text the reason).
+type Comment struct {
+	ID        int64     `json:"id"`
+	FindingID string    `json:"findingId"`
+	Author    string    `json:"author"` // the actor: "user:alice", "token:7"
+	Text      string    `json:"text"`
+	Status    string    `json:"status,omitempty"` // the status set, when this records a change
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// The kinds of notification channel.
+const (
+	ChannelWebhook  = "webhook"  // a JSON POST of the event
+	ChannelEmail    = "email"    // SMTP
+	ChannelDingTalk = "dingtalk" // DingTalk custom robot
+	ChannelFeishu   = "feishu"   // Feishu/Lark custom bot
+	ChannelWeCom    = "wecom"    // WeCom group robot
+	ChannelSlack    = "slack"    // Slack incoming webhook
+)
+
+// ChannelKinds lists the kinds of notification channel.
+var ChannelKinds = []string{ChannelWebhook, ChannelEmail, ChannelDingTalk, ChannelFeishu, ChannelWeCom, ChannelSlack}
+
+// Channel is a notification channel: where the server sends new findings
+// at or above MinSeverity and agent silences.
+type Channel struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Kind string `json:"kind"` // one of ChannelKinds
+	// Config holds the kind's settings as JSON (internal/notify reads it):
+	// URLs, SMTP settings, signing secrets. The API never returns it.
+	Config      json.RawMessage `json:"-"`
+	MinSeverity string          `json:"minSeverity"`
+	Enabled     bool            `json:"enabled"`
+	CreatedBy   string          `json:"createdBy"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	// The last delivery: when it succeeded, and the error of the last
+	// failure ("" after a success).
+	LastSentAt *time.Time `json:"lastSentAt,omitempty"`
+	LastError  string     `json:"lastError,omitempty"`
+}
+
 // ListOptions selects one page of a list.
 type ListOptions struct {
 	// Filter maps a documented filter key of the list to a value; every
@@ -429,6 +472,30 @@ type Store interface {
 	// findings with it), asset_id, min_risk; sorts: risk (default),
 	// assets, id.
 	ListVulnerabilities(ctx context.Context, o ListOptions) (Page[Vulnerability], error)
+
+	// Comments and analyst status changes of findings.
+	// AddComment appends a comment to a finding's thread (ErrNotFound for
+	// an unknown finding).
+	AddComment(ctx context.Context, findingID, author, text string, at time.Time) (Comment, error)
+	// ListComments filters: finding_id; sorts: created (default, oldest
+	// first).
+	ListComments(ctx context.Context, o ListOptions) (Page[Comment], error)
+	// SetFindingStatus is an analyst's status change of one finding,
+	// recorded in its thread with the reason. Only StatusOpen is set here
+	// (reverting an acceptance: ErrConflict when the finding is not
+	// accepted); acceptance, which carries an expiry, is AcceptFindings.
+	SetFindingStatus(ctx context.Context, id, status, by, reason string, at time.Time) error
+
+	// Notification channels. Names are unique (ErrConflict).
+	CreateChannel(ctx context.Context, ch Channel) (Channel, error)
+	Channel(ctx context.Context, id int64) (Channel, error)
+	// ListChannels filters: kind, enabled ("true"/"false"); sorts: name
+	// (default), created. Items carry their Config.
+	ListChannels(ctx context.Context, o ListOptions) (Page[Channel], error)
+	DeleteChannel(ctx context.Context, id int64) error
+	// RecordDelivery notes a delivery to the channel at at: errText ""
+	// for a success.
+	RecordDelivery(ctx context.Context, id int64, at time.Time, errText string) error
 
 	// Events. ListEvents filters: agent_id, asset_id, kind, severity,
 	// since, until (RFC 3339); sorts: time (default; ties by id).

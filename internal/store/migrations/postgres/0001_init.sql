@@ -109,7 +109,7 @@ CREATE INDEX assets_first_seen ON assets (gone, first_seen, id);
 CREATE INDEX assets_risk ON assets (gone, risk, id);
 CREATE INDEX assets_kind ON assets (kind, gone, name, id);
 CREATE INDEX assets_agent ON assets (agent_id, kind);
-CREATE INDEX assets_parent ON assets (parent_id);
+CREATE INDEX assets_parent ON assets (parent_id, gone, name, id);
 CREATE INDEX assets_labels ON assets USING GIN (labels jsonb_path_ops);
 
 CREATE TABLE packages (

@@ -108,7 +108,7 @@ CREATE INDEX assets_first_seen ON assets (gone, first_seen, id);
 CREATE INDEX assets_risk ON assets (gone, risk, id);
 CREATE INDEX assets_kind ON assets (kind, gone, name, id);
 CREATE INDEX assets_agent ON assets (agent_id, kind);
-CREATE INDEX assets_parent ON assets (parent_id);
+CREATE INDEX assets_parent ON assets (parent_id, gone, name, id);
 
 CREATE TABLE packages (
 	asset_id  TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
