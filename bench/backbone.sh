@@ -163,7 +163,7 @@ cpustat() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/
 	echo -e "Machine\t$(nproc) CPUs (nproc), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); Linux $(uname -r)"
 	printf 'free -g\t%s\n' "$(free -g | sed 's/$/\\n/' | tr -d '\n')"
 	echo -e "Vigil\t$rev (working tree), $(go env GOVERSION)"
-	echo -e "Run\t$agents agents, events $rate/s in messages of $batch, warm-up $warmup, window $duration, $qrate API queries/s; stores: $stores; agent idle window $idle; extra agentsim flags: ${extra[*]:-none}"
+	echo -e "Run\tscale runs: $agents agents (0: none), warm-up $warmup, window $duration; API check: $apicheck agents (0: none); both with events $rate/s in messages of $batch and $qrate API queries/s; stores: $stores; agent idle window $idle (0: none); merged: ${merge:-none}; extra agentsim flags: ${extra[*]:-none}"
 	echo -e "Load average before\t$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$work/env.tsv"
 t_start=$(date +%s)
@@ -221,9 +221,11 @@ if [ "$apicheck" -gt 0 ]; then
 	done
 fi
 if [ -n "$merge" ]; then
+	merged=()
 	for f in "$merge"/sqlite.json "$merge"/postgres.json; do
-		[ ! -f "$f" ] || results=("$f" "${results[@]}")
+		[ ! -f "$f" ] || merged+=("$f")
 	done
+	results=("${merged[@]}" "${results[@]}")
 fi
 
 # 3. Agent lightness: the real vigil-agent enrolled to a real server,

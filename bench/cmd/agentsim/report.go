@@ -170,15 +170,21 @@ func goalAPI(r *Result) string {
 		return "– (no query load)"
 	}
 	q := r.Query
-	var slow []string
+	slow, best := 0, ""
 	for _, name := range q.Order {
 		if q.Shapes[name].P99 >= goalP99ms {
-			slow = append(slow, fmt.Sprintf("%s %.0f ms", name, q.Shapes[name].P99))
+			slow++
+		}
+		if best == "" || q.Shapes[name].P99 < q.Shapes[best].P99 {
+			best = name
 		}
 	}
 	s := fmt.Sprintf("p99 %.0f ms over %d queries, %d assets in the store, %d errors", q.All.P99, q.Requests, r.Window.AssetsInStore, q.Errors)
-	if len(slow) > 0 {
-		s += "; shapes at or over 200 ms: " + strings.Join(slow, ", ")
+	if q.ServiceAll.N > 0 {
+		s += fmt.Sprintf("; service time p50 %.0f ms, p99 %.0f ms", q.ServiceAll.P50, q.ServiceAll.P99)
+	}
+	if slow > 0 {
+		s += fmt.Sprintf("; %d of %d shapes at or over 200 ms, the best %q at %.0f ms", slow, len(q.Order), best, q.Shapes[best].P99)
 	}
 	if r.Window.AssetsInStore < goalAssets {
 		return "– (fewer assets than the goal's 100,000: " + s + ")"

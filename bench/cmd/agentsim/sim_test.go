@@ -129,7 +129,7 @@ func countEvents(ctx context.Context, srv *server.Server, agentID string) (int, 
 //	VIGIL_AGENTSIM_PROFILE=200 go test ./bench/cmd/agentsim -run TestSimProfile -cpuprofile cpu.out -timeout 30m
 //
 // (the value is the number of agents; VIGIL_AGENTSIM_STORE picks a
-// postgres:// store).
+// postgres:// store, VIGIL_AGENTSIM_RATE the events per second).
 func TestSimProfile(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("VIGIL_AGENTSIM_PROFILE"))
 	if n <= 0 {
@@ -142,6 +142,15 @@ func TestSimProfile(t *testing.T) {
 	c.shape.eventBytes, c.eventsBatch, c.window, c.snapConcurrency = 200, 50, 32, 8
 	c.eventsRate, _ = strconv.ParseFloat(envOr("VIGIL_AGENTSIM_RATE", "20000"), 64)
 	c.duration, c.warmup = 60*time.Second, 10*time.Second
+	// Knobs to isolate a cost: VIGIL_AGENTSIM_HEARTBEAT=1h takes the
+	// heartbeats out; VIGIL_AGENTSIM_SMALL=1 makes tiny hosts (20
+	// packages, 10 processes, no containers) so the run starts at once.
+	if d, err := time.ParseDuration(os.Getenv("VIGIL_AGENTSIM_HEARTBEAT")); err == nil {
+		c.heartbeat = d
+	}
+	if os.Getenv("VIGIL_AGENTSIM_SMALL") != "" {
+		c.shape.minPkgs, c.shape.maxPkgs, c.shape.procs, c.shape.containers, c.shape.images = 20, 20, 10, 0, 0
+	}
 	s := &sim{cfg: c, log: t.Output(), pkgs: newPkgCache(), snapSem: make(chan struct{}, c.snapConcurrency)}
 	res, err := s.run(context.Background())
 	if err != nil {
