@@ -262,7 +262,7 @@ func writeReport(b *bytes.Buffer, env map[string]string, order []string, results
 			p("| PostgreSQL processes | CPU %.0f%% of one core during the window, counting only the processes alive at both ends (backends that ended in between are missed: a lower bound); RSS sum %.0f MiB at the end (shared buffers counted per process) |\n", r.Postgres.CPUWindowPct, mib(r.Postgres.RSSSumKiB))
 		}
 		p("| simulator process | CPU %.0f%% of one core during the window; RSS peak %.0f MiB |\n", r.Sim.CPUWindowPct, mib(r.Sim.RSSPeakKiB))
-		p("| machine | %.0f%% of all %s CPUs busy during the window: the server %.0f%% and the simulator %.0f%% of one core, everything else (the database, other developers' work) %.0f%% |\n",
+		p("| machine | %.0f%% of all %s CPUs busy during the window: the server %.0f%% and the simulator %.0f%% of one core, everything else (PostgreSQL when it is the store, other developers' work) %.0f%% |\n",
 			r.MachineBusyWindowPct, strconv.Itoa(nprocOf(env)), r.Server.CPUWindowPct, r.Sim.CPUWindowPct, r.MachineBusyWindowPct*float64(nprocOf(env))-r.Server.CPUWindowPct-r.Sim.CPUWindowPct)
 		if len(r.Errors) > 0 {
 			keys := make([]string, 0, len(r.Errors))
