@@ -8,8 +8,9 @@
 #     (consolebench seed), once: the file is cached under
 #     $VIGIL_BENCH_CACHE/console/<key>/ (the key names the sizes and the
 #     generator's version), so later runs skip this step. Seeding the
-#     default sizes takes about 15-30 minutes on 2 cores and makes a file
-#     of about 3 GiB;
+#     default sizes takes 20-45 minutes on 2 cores (42 on a busy shared
+#     machine) and makes a file of 2.8 GiB; a run needs as much again
+#     for its copy;
 #  3. copies the seeded file into a run directory and starts the real
 #     `vigil server` on it, on loopback ports, without the local agent and
 #     without a vulnerability database (so nothing re-assesses the seeded
