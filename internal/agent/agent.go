@@ -211,7 +211,7 @@ func (a *Agent) enroll(ctx context.Context) error {
 		MinVersion:         tls.VersionTLS13,
 		InsecureSkipVerify: true, // replaced by the pin check below
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			pinErr = verifyPinned(raw, pin)
+			pinErr = pki.VerifyPinned(raw, pin)
 			return pinErr
 		},
 	}
@@ -251,33 +251,6 @@ func (a *Agent) enroll(ctx context.Context) error {
 	a.applyConfig(resp.GetConfig())
 	a.o.Logger.Info("enrolled", "agent", resp.GetAgentId())
 	return a.setIdentity(key, resp.GetCertificate(), resp.GetCaCertificate())
-}
-
-// verifyPinned accepts a server chain whose CA has the pinned fingerprint
-// and whose leaf that CA signed.
-func verifyPinned(raw [][]byte, pin string) error {
-	if len(raw) == 0 {
-		return errors.New("server sent no certificate")
-	}
-	leaf, err := x509.ParseCertificate(raw[0])
-	if err != nil {
-		return err
-	}
-	for _, r := range raw[1:] {
-		sum := sha256.Sum256(r)
-		if hex.EncodeToString(sum[:]) != pin {
-			continue
-		}
-		ca, err := x509.ParseCertificate(r)
-		if err != nil {
-			return err
-		}
-		roots := x509.NewCertPool()
-		roots.AddCert(ca)
-		_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-		return err
-	}
-	return errors.New("server certificate is not issued by the pinned CA")
 }
 
 func (a *Agent) setIdentity(key crypto.Signer, certDER, caPEM []byte) error {

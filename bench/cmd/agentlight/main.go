@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vigil-sec/vigil/bench/internal/procstat"
 	"io"
 	"net/http"
 	"os"
@@ -128,14 +129,14 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	// The idle window: only /proc is read.
-	c0, err := procCPU(pid)
+	c0, err := procstat.CPU(pid)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
 	var sum int64
 	for time.Since(t0) < *idle {
-		rss, _, err := procMem(pid)
+		rss, _, err := procstat.Mem(pid)
 		if err != nil {
 			return err
 		}
@@ -146,7 +147,7 @@ func run(ctx context.Context, args []string) error {
 			return errors.New("interrupted or exited during the idle window")
 		}
 	}
-	c1, err := procCPU(pid)
+	c1, err := procstat.CPU(pid)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func run(ctx context.Context, args []string) error {
 	res.CPUSeconds = c1 - c0
 	res.CPUPct = 100 * res.CPUSeconds / res.IdleSeconds
 	res.RSSAvgKiB = sum / int64(max(res.Samples, 1))
-	res.RSSEndKiB, res.HWMKiB, err = procMem(pid)
+	res.RSSEndKiB, res.HWMKiB, err = procstat.Mem(pid)
 	if err != nil {
 		return err
 	}
@@ -237,52 +238,4 @@ func ready(ctx context.Context, url string) (bool, error) {
 	}
 	ok := m["vigil_agent_connected"] == 1 && m["vigil_agent_messages_acked_total"] >= 1 && m["vigil_agent_spool_records"] == 0
 	return ok, fmt.Errorf("connected %v, acked %v, spool records %v", m["vigil_agent_connected"], m["vigil_agent_messages_acked_total"], m["vigil_agent_spool_records"])
-}
-
-// procCPU returns a process's user+system CPU seconds (USER_HZ is 100).
-func procCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
-	}
-	return float64(ut+st) / 100, nil
-}
-
-// procMem returns VmRSS and VmHWM in KiB.
-func procMem(pid int) (rss, hwm int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
-	}
-	return rss, hwm, nil
 }

@@ -98,7 +98,7 @@ func (a *simAgent) enroll(ctx context.Context, token string) error {
 		MinVersion:         tls.VersionTLS13,
 		InsecureSkipVerify: true, // replaced by the pin check
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			pinErr = verifyPinned(raw, pin)
+			pinErr = pki.VerifyPinned(raw, pin)
 			return pinErr
 		},
 	}
@@ -137,31 +137,6 @@ func (a *simAgent) enroll(ctx context.Context, token string) error {
 		a.hbEvery.Store(int64(time.Duration(c.GetHeartbeatSeconds()) * time.Second))
 	}
 	return nil
-}
-
-func verifyPinned(raw [][]byte, pin string) error {
-	if len(raw) == 0 {
-		return errors.New("server sent no certificate")
-	}
-	leaf, err := x509.ParseCertificate(raw[0])
-	if err != nil {
-		return err
-	}
-	for _, r := range raw[1:] {
-		sum := sha256.Sum256(r)
-		if hex.EncodeToString(sum[:]) != pin {
-			continue
-		}
-		ca, err := x509.ParseCertificate(r)
-		if err != nil {
-			return err
-		}
-		roots := x509.NewCertPool()
-		roots.AddCert(ca)
-		_, err = leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-		return err
-	}
-	return errors.New("server certificate is not issued by the pinned CA")
 }
 
 // dial makes the agent's one connection. Buffers are small (the agent

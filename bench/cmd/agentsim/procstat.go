@@ -1,69 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
+	"github.com/vigil-sec/vigil/bench/internal/procstat"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
-
-// clkTck is USER_HZ, the unit of /proc CPU times; it is 100 on every Linux
-// architecture Go supports.
-const clkTck = 100
-
-// procCPU returns the user+system CPU seconds a process used so far.
-func procCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name is in parentheses and may hold spaces; fields count
-	// from after its closing one.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	// f[0] is field 3 (state); utime is field 14, stime 15.
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
-	}
-	return float64(ut+st) / clkTck, nil
-}
-
-// procMem returns VmRSS and VmHWM of a process in KiB.
-func procMem(pid int) (rss, hwm int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
-	}
-	return rss, hwm, nil
-}
 
 // uidCPU sums the CPU seconds of every live process of a user (the
 // PostgreSQL server's backends); processes that ended are not counted.
@@ -82,7 +26,7 @@ func uidCPU(uid int) float64 {
 		if syscall.Stat("/proc/"+e.Name(), &st) != nil || int(st.Uid) != uid {
 			continue
 		}
-		if c, err := procCPU(pid); err == nil {
+		if c, err := procstat.CPU(pid); err == nil {
 			total += c
 		}
 	}
@@ -106,7 +50,7 @@ func uidRSS(uid int) int64 {
 		if syscall.Stat("/proc/"+e.Name(), &st) != nil || int(st.Uid) != uid {
 			continue
 		}
-		if r, _, err := procMem(pid); err == nil {
+		if r, _, err := procstat.Mem(pid); err == nil {
 			total += r
 		}
 	}
@@ -130,7 +74,7 @@ func machineBusy() float64 {
 		n, _ := strconv.ParseUint(f[i], 10, 64)
 		t += n
 	}
-	return float64(t) / clkTck
+	return float64(t) / procstat.ClkTck
 }
 
 // cpuMeter measures the CPU a process used over an interval, as a share
@@ -143,7 +87,7 @@ type cpuMeter struct {
 }
 
 func startCPU(pid int) cpuMeter {
-	c, err := procCPU(pid)
+	c, err := procstat.CPU(pid)
 	return cpuMeter{pid: pid, t0: time.Now(), c0: c, valid: err == nil}
 }
 
@@ -152,7 +96,7 @@ func (m cpuMeter) stop() (seconds, percent float64) {
 	if !m.valid {
 		return 0, 0
 	}
-	c, err := procCPU(m.pid)
+	c, err := procstat.CPU(m.pid)
 	if err != nil {
 		return 0, 0
 	}

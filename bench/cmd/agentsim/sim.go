@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/vigil-sec/vigil/bench/internal/procstat"
 	"io"
 	"net/url"
 	"os"
@@ -329,11 +330,11 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 				return
 			case <-t.C:
 			}
-			if r, _, err := procMem(os.Getpid()); err == nil && r > simPeak.Load() {
+			if r, _, err := procstat.Mem(os.Getpid()); err == nil && r > simPeak.Load() {
 				simPeak.Store(r)
 			}
 			if s.measuring.Load() && c.serverPID > 0 {
-				if r, _, err := procMem(c.serverPID); err == nil && r > serverWindowMax.Load() {
+				if r, _, err := procstat.Mem(c.serverPID); err == nil && r > serverWindowMax.Load() {
 					serverWindowMax.Store(r)
 				}
 			}
@@ -476,7 +477,7 @@ func (s *sim) run(ctx context.Context) (*Result, error) {
 	}
 	if c.serverPID > 0 {
 		res.Server.PID = c.serverPID
-		res.Server.RSSEndKiB, res.Server.RSSPeakKiB, _ = procMem(c.serverPID)
+		res.Server.RSSEndKiB, res.Server.RSSPeakKiB, _ = procstat.Mem(c.serverPID)
 		res.Server.RSSWindowMaxKiB = serverWindowMax.Load()
 	}
 	res.Sim.RSSPeakKiB = simPeak.Load()
