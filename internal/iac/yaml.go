@@ -1,0 +1,209 @@
+package iac
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Doc is one YAML document decoded into Attrs-shaped values, with the
+// line range of the document and of every path in it.
+type Doc struct {
+	Value any
+	Range Range
+	// Lines maps dotted paths ("spec.containers.0.image") to line ranges.
+	Lines map[string]Range
+}
+
+// YAMLOptions tune DecodeYAML.
+type YAMLOptions struct {
+	// Tag converts a node with a custom tag (CloudFormation's !Ref, !Sub,
+	// !GetAtt …). It receives the tag and the already-converted value and
+	// returns the value to store. Nil keeps the value and drops the tag.
+	Tag func(tag string, v any) any
+	// MaxDocs bounds the documents of one file; 0 means 10,000.
+	MaxDocs int
+}
+
+// Errors of DecodeYAML.
+var (
+	ErrTooDeep   = errors.New("nesting too deep")
+	ErrTooMany   = errors.New("too many documents")
+	ErrAliasBomb = errors.New("too many alias expansions")
+)
+
+// maxAliasNodes bounds the nodes that alias expansion may visit in one
+// document: a "billion laughs" file stops here instead of exhausting memory.
+const maxAliasNodes = 1_000_000
+
+// DecodeYAML decodes every document of a YAML (or JSON) stream. Empty
+// documents are skipped. Nesting is bounded by MaxDepth, alias expansion by
+// a node budget, the document count by opts.MaxDocs.
+func DecodeYAML(data []byte, opts YAMLOptions) ([]Doc, error) {
+	maxDocs := opts.MaxDocs
+	if maxDocs <= 0 {
+		maxDocs = 10_000
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []Doc
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return docs, err
+		}
+		if len(docs) >= maxDocs {
+			return docs, ErrTooMany
+		}
+		c := &converter{tag: opts.Tag, lines: map[string]Range{}}
+		root := &n
+		if root.Kind == yaml.DocumentNode {
+			if len(root.Content) == 0 {
+				continue
+			}
+			root = root.Content[0]
+		}
+		v, err := c.convert(root, "", 0)
+		if err != nil {
+			return docs, err
+		}
+		if v == nil {
+			continue
+		}
+		docs = append(docs, Doc{Value: v, Range: Range{StartLine: root.Line, EndLine: c.maxLine}, Lines: c.lines})
+	}
+}
+
+type converter struct {
+	tag     func(string, any) any
+	lines   map[string]Range
+	maxLine int
+	budget  int
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, ErrTooDeep
+	}
+	c.budget++
+	if c.budget > maxAliasNodes {
+		return nil, ErrAliasBomb
+	}
+	start := n.Line
+	if n.Line > c.maxLine {
+		c.maxLine = n.Line
+	}
+	var v any
+	switch n.Kind {
+	case yaml.AliasNode:
+		// The alias's own line is where it is used; its content is where it
+		// was anchored. Record the use.
+		saved := c.maxLine
+		x, err := c.convert(n.Alias, path, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		c.maxLine = max(saved, n.Line)
+		v = x
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return c.convert(n.Content[0], path, depth+1)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" || k.Value == "<<" && k.Kind == yaml.ScalarNode && k.Tag != "!!str" {
+				merged, err := c.convert(val, path, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				mergeInto(m, merged)
+				continue
+			}
+			key := k.Value
+			p := join(path, key)
+			x, err := c.convert(val, p, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[key] = x
+		}
+		v = m
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		for i, e := range n.Content {
+			x, err := c.convert(e, join(path, strconv.Itoa(i)), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, x)
+		}
+		v = s
+	case yaml.ScalarNode:
+		v = scalar(n)
+	}
+	if c.tag != nil && n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
+		v = c.tag(n.Tag, v)
+	}
+	if path != "" {
+		c.lines[path] = Range{StartLine: start, EndLine: max(start, c.maxLine)}
+	}
+	return v, nil
+}
+
+func mergeInto(m map[string]any, merged any) {
+	switch x := merged.(type) {
+	case map[string]any:
+		for k, v := range x {
+			if _, ok := m[k]; !ok {
+				m[k] = v
+			}
+		}
+	case []any:
+		for _, e := range x {
+			mergeInto(m, e)
+		}
+	}
+}
+
+func scalar(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return b
+		}
+	case "!!int":
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
+			return i
+		}
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			return normalizeFloat(f)
+		}
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			return normalizeFloat(f)
+		}
+	}
+	return n.Value
+}
