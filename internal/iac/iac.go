@@ -83,6 +83,12 @@ type Resource struct {
 	// "instructions.3". A finding about one attribute points there instead
 	// of at the whole resource.
 	Lines map[string]Range `json:"lines,omitempty"`
+	// Refs maps attribute paths to the addresses of the resources their
+	// expressions refer to ("bucket" → ["aws_s3_bucket.logs"]), so that a
+	// rule can join resources whose linking attribute is only known after
+	// apply (an id). Addresses are full (module path included) and carry
+	// the instance key only when the reference wrote one.
+	Refs map[string][]string `json:"refs,omitempty"`
 }
 
 // Line returns the line range of the attribute path, or of the closest
