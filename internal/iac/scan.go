@@ -7,7 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -79,60 +79,69 @@ type Result struct {
 	Files int
 }
 
-// Scan walks root and runs every loader over its files. A file one loader
-// cannot read is reported and the scan goes on; only a root that cannot be
-// walked at all is an error.
+// Scan walks root (a directory, or a single file) and runs every loader
+// over its files. A file one loader cannot read is reported and the scan
+// goes on; only a root that cannot be walked at all is an error.
 func Scan(ctx context.Context, root string, loaders []Loader, opts Options) (*Result, error) {
 	st, err := os.Stat(root)
 	if err != nil {
 		return nil, err
 	}
-	var fsys fs.FS
-	var files []string
 	if st.IsDir() {
-		fsys = os.DirFS(root)
-	} else {
-		// A single file: scan its directory, keep only it.
-		fsys = os.DirFS(path.Dir(strings.ReplaceAll(root, `\`, "/")))
-		files = []string{path.Base(root)}
+		return ScanFS(ctx, os.DirFS(root), loaders, opts)
 	}
+	// A single file: its directory is the tree, the file the only member.
+	return scanFiles(ctx, os.DirFS(filepath.Dir(root)), []string{filepath.Base(root)}, loaders, opts)
+}
+
+// ScanFS is Scan over a file system.
+func ScanFS(ctx context.Context, fsys fs.FS, loaders []Loader, opts Options) (*Result, error) {
+	var files []string
+	var walkErrs []FileError
+	skip := append(slices.Clone(skipDirs), opts.Skip...)
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == "." {
+				return err
+			}
+			walkErrs = append(walkErrs, FileError{File: p, Err: err})
+			return nil
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		if d.IsDir() {
+			if p != "." && slices.Contains(skip, d.Name()) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil // symlinks are not followed: they could leave the tree
+		}
+		files = append(files, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := scanFiles(ctx, fsys, files, loaders, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Errors = append(res.Errors, walkErrs...)
+	sortErrors(res.Errors)
+	return res, nil
+}
+
+func scanFiles(ctx context.Context, fsys fs.FS, files []string, loaders []Loader, opts Options) (*Result, error) {
 	in := &Input{FS: fsys, MaxFileSize: opts.MaxFileSize}
 	if in.MaxFileSize <= 0 {
 		in.MaxFileSize = DefaultMaxFileSize
 	}
-	res := &Result{}
-	if files == nil {
-		skip := append(slices.Clone(skipDirs), opts.Skip...)
-		err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == "." {
-					return err
-				}
-				res.Errors = append(res.Errors, FileError{File: p, Err: err})
-				return nil
-			}
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return ctxErr
-			}
-			if d.IsDir() {
-				if p != "." && slices.Contains(skip, d.Name()) {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if !d.Type().IsRegular() {
-				return nil // symlinks are not followed: they could leave the tree
-			}
-			files = append(files, p)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
 	slices.Sort(files)
 	in.Files = files
-	res.Files = len(files)
+	res := &Result{Files: len(files)}
 	for _, l := range loaders {
 		rs, errs := l.Load(ctx, in)
 		res.Resources = append(res.Resources, rs...)
@@ -141,6 +150,10 @@ func Scan(ctx context.Context, root string, loaders []Loader, opts Options) (*Re
 			return nil, err
 		}
 	}
-	slices.SortStableFunc(res.Errors, func(a, b FileError) int { return strings.Compare(a.File, b.File) })
+	sortErrors(res.Errors)
 	return res, nil
+}
+
+func sortErrors(errs []FileError) {
+	slices.SortStableFunc(errs, func(a, b FileError) int { return strings.Compare(a.File, b.File) })
 }
