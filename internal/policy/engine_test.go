@@ -283,3 +283,16 @@ func FuzzParseRules(f *testing.F) {
 		_, _ = Compile(rules)
 	})
 }
+
+// TestBuiltinCompile checks the built-in library parses and compiles; it
+// needs no format parser (TestBuiltinRules runs the fixtures).
+func TestBuiltinCompile(t *testing.T) {
+	rules, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile(rules); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d built-in rules compile", len(rules))
+}
