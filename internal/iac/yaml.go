@@ -126,14 +126,24 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
 		return c.convert(n.Content[0], path, depth+1)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
+		isMerge := func(k *yaml.Node) bool {
+			return k.Kind == yaml.ScalarNode && (k.Tag == "!!merge" || k.Value == "<<" && k.Tag != "!!str")
+		}
+		// Merged keys first, so keys written in the map override them
+		// (values and line ranges), wherever the << appears.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if !isMerge(n.Content[i]) {
+				continue
+			}
+			merged, err := c.convert(n.Content[i+1], path, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			mergeInto(m, merged)
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
-			if k.Tag == "!!merge" || k.Value == "<<" && k.Kind == yaml.ScalarNode && k.Tag != "!!str" {
-				merged, err := c.convert(val, path, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				mergeInto(m, merged)
+			if isMerge(k) {
 				continue
 			}
 			key := k.Value
@@ -143,6 +153,11 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
 				return nil, err
 			}
 			m[key] = x
+			// The entry starts at its key, not its value.
+			if r, ok := c.lines[p]; ok && k.Line > 0 && k.Line < r.StartLine {
+				r.StartLine = k.Line
+				c.lines[p] = r
+			}
 		}
 		v = m
 	case yaml.SequenceNode:

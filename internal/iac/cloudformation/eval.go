@@ -243,7 +243,7 @@ func (e *evaluator) call(name string, arg any, path string) any {
 		return unknown
 	case "Fn::ToJsonString":
 		v := e.eval(arg, path)
-		if !known(v) {
+		if !e.known(v) {
 			return unknown
 		}
 		b, err := json.Marshal(v)
@@ -558,7 +558,7 @@ func (e *evaluator) cond(v any) tri {
 			return triUnknown
 		}
 		a, b := e.eval(l[0], ""), e.eval(l[1], "")
-		if !known(a) || !known(b) {
+		if !e.known(a) || !e.known(b) {
 			return triUnknown
 		}
 		return triOf(equal(a, b))
@@ -621,6 +621,34 @@ func equal(a, b any) bool {
 		return a == nil && b == nil
 	}
 	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+// known reports whether v holds no unknown part; the walk counts against
+// the step budget, and a value too big for it is not known.
+func (e *evaluator) known(v any) bool {
+	switch x := v.(type) {
+	case *marker:
+		return false
+	case map[string]any:
+		if !e.step(len(x)) {
+			return false
+		}
+		for _, c := range x {
+			if !e.known(c) {
+				return false
+			}
+		}
+	case []any:
+		if !e.step(len(x)) {
+			return false
+		}
+		for _, c := range x {
+			if !e.known(c) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // known reports whether v holds no unknown part.

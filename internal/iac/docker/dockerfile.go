@@ -268,7 +268,7 @@ func toAny(ss []string) []any {
 
 // parsePorts turns EXPOSE words into port numbers: "8080/tcp" → 8080,
 // "8000-8002" → 8000, 8001, 8002. Words that are not ports are skipped.
-func parsePorts(ws []string, seen map[int64]bool, out []any) []any {
+func parsePorts(ws []string, seen *portSet, out []any) []any {
 	for _, w := range ws {
 		w, _, _ = strings.Cut(w, "/")
 		lo, hi, isRange := strings.Cut(w, "-")
@@ -283,14 +283,20 @@ func parsePorts(ws []string, seen map[int64]bool, out []any) []any {
 			}
 		}
 		for p := a; p <= b; p++ {
-			if !seen[p] {
-				seen[p] = true
+			if !seen.has(p) {
+				seen.add(p)
 				out = append(out, p)
 			}
 		}
 	}
 	return out
 }
+
+// portSet is a set of TCP/UDP port numbers.
+type portSet [65536 / 64]uint64
+
+func (s *portSet) has(p int64) bool { return s[p/64]&(1<<(p%64)) != 0 }
+func (s *portSet) add(p int64)      { s[p/64] |= 1 << (p % 64) }
 
 // vars is a shell.EnvGetter over known variable values.
 type vars map[string]string

@@ -27,7 +27,7 @@ type stage struct {
 	hasUser   bool
 	health    bool
 	exposed   []any
-	seenPorts map[int64]bool
+	seenPorts portSet
 }
 
 // builder turns parser nodes into the Dockerfile's Attrs.
@@ -169,7 +169,7 @@ func (b *builder) add(n *parser.Node) error {
 			for i, a := range args {
 				ws[i] = b.expand(a, scope)
 			}
-			st.exposed = parsePorts(ws, st.seenPorts, st.exposed)
+			st.exposed = parsePorts(ws, &st.seenPorts, st.exposed)
 		}
 	}
 	return nil
@@ -206,13 +206,12 @@ func (b *builder) arg(st *stage, decls []string) {
 func (b *builder) newStage(n *parser.Node) {
 	ws := words(n.Next)
 	st := &stage{
-		index:     len(b.stages),
-		start:     n.StartLine,
-		end:       n.EndLine,
-		args:      vars{},
-		env:       vars{},
-		seenPorts: map[int64]bool{},
-		exposed:   []any{},
+		index:   len(b.stages),
+		start:   n.StartLine,
+		end:     n.EndLine,
+		args:    vars{},
+		env:     vars{},
+		exposed: []any{},
 	}
 	var raw string
 	if len(ws) > 0 {
@@ -237,7 +236,7 @@ func (b *builder) newStage(n *parser.Node) {
 			st.user, st.hasUser = parent.user, parent.hasUser
 			st.health = parent.health
 			st.exposed = append(st.exposed, parent.exposed...)
-			maps.Copy(st.seenPorts, parent.seenPorts)
+			st.seenPorts = parent.seenPorts
 			break
 		}
 	}
