@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/zclconf/go-cty/cty"
 	"github.com/vigil-sec/vigil/internal/iac"
+	"github.com/zclconf/go-cty/cty"
 )
 
 type callState struct {
@@ -74,7 +74,7 @@ func (s *scope) call(name string) *callState {
 // callValue is what module.NAME evaluates to: an object of the module's
 // outputs, a tuple of them under count, an object of them under for_each.
 // It also returns the references of the outputs read.
-func (s *scope) callValue(name string, outs []string) (cty.Value, []string) {
+func (s *scope) callValue(name string, outs []outRef) (cty.Value, []string) {
 	cs := s.call(name)
 	if cs.state != done || len(cs.insts) == 0 && cs.exp.kind == expNone {
 		return cty.DynamicVal, nil
@@ -82,8 +82,8 @@ func (s *scope) callValue(name string, outs []string) (cty.Value, []string) {
 	var refs []string
 	for _, ci := range cs.insts {
 		for _, o := range outs {
-			if o != "" {
-				refs = append(refs, ci.sc.output(o).refs...)
+			if o.name != "" && (o.key == cty.NilVal || ci.key != cty.NilVal && o.key.Type() == ci.key.Type() && o.key.RawEquals(ci.key)) {
+				refs = append(refs, ci.sc.output(o.name).refs...)
 			}
 		}
 	}
@@ -121,4 +121,11 @@ func (s *scope) callValue(name string, outs []string) (cty.Value, []string) {
 	}
 	cs.valState = done
 	return cs.val, refs
+}
+
+// outRef is an output an expression reads: module.NAME.out, or
+// module.NAME[key].out for one instance.
+type outRef struct {
+	key  cty.Value // NilVal when the reference has no literal key
+	name string
 }

@@ -8,10 +8,10 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/vigil-sec/vigil/internal/iac"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
-	"github.com/vigil-sec/vigil/internal/iac"
 )
 
 // Expansion limits.
@@ -180,6 +180,9 @@ func relPath(from, to string) string {
 // run evaluates and emits every resource of the scope, then of the
 // modules it calls.
 func (s *scope) run() {
+	for _, p := range s.mod.providers {
+		s.ev.out = append(s.ev.out, s.provider(p))
+	}
 	for _, d := range s.mod.resources {
 		for _, in := range s.resource(d).insts {
 			s.ev.out = append(s.ev.out, in.res)
@@ -216,7 +219,7 @@ func (s *scope) eval(e hclsyntax.Expression, ic *inst) value {
 	var (
 		refs      []string
 		needLocal map[string]bool
-		needCall  map[string][]string // call → outputs referred to
+		needCall  map[string][]outRef // call → outputs referred to
 		needRes   map[string]map[string][]string
 	)
 	for _, tr := range trs {
@@ -243,13 +246,15 @@ func (s *scope) eval(e hclsyntax.Expression, ic *inst) value {
 		case "module":
 			if name := attrStep(tr, 1); name != "" {
 				if needCall == nil {
-					needCall = map[string][]string{}
+					needCall = map[string][]outRef{}
 				}
-				out := attrStep(tr, 2)
-				if out == "" {
-					out = attrStep(tr, 3)
+				o := outRef{name: attrStep(tr, 2)}
+				if len(tr) > 2 {
+					if ix, ok := tr[2].(hcl.TraverseIndex); ok {
+						o = outRef{key: ix.Key, name: attrStep(tr, 3)}
+					}
 				}
-				needCall[name] = append(needCall[name], out)
+				needCall[name] = append(needCall[name], o)
 			}
 		case "path":
 			vars[root] = s.pathObj

@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/hashicorp/go-cty-funcs/collection"
 	"github.com/hashicorp/go-cty-funcs/encoding"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
@@ -31,7 +32,7 @@ const (
 // Evaluation limits. A root module whose evaluation goes over one of them
 // gets unknown values for the rest and a FileError saying so.
 const (
-	maxIterations = 1_000_000 // for-expression elements and dynamic blocks
+	maxIterations = 250_000   // for-expression elements and dynamic blocks
 	maxTplBytes   = 256 << 20 // bytes interpolated into string templates
 	maxArgWeight  = 16 << 20  // weight of one function call's arguments
 	maxFormatNum  = 10_000    // width or precision in a format verb
@@ -64,7 +65,7 @@ var baseFuncs = func() map[string]function.Function {
 		"startswith": strPredicate(strings.HasPrefix), "endswith": strPredicate(strings.HasSuffix),
 		"strcontains": strPredicate(strings.Contains),
 
-		"chunklist": stdlib.ChunklistFunc, "coalesce": stdlib.CoalesceFunc,
+		"chunklist": stdlib.ChunklistFunc, "coalesce": collection.CoalesceFunc,
 		"coalescelist": stdlib.CoalesceListFunc, "compact": stdlib.CompactFunc,
 		"concat": stdlib.ConcatFunc, "contains": stdlib.ContainsFunc, "distinct": stdlib.DistinctFunc,
 		"element": stdlib.ElementFunc, "flatten": stdlib.FlattenFunc, "index": stdlib.IndexFunc,

@@ -10,8 +10,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 	"github.com/vigil-sec/vigil/internal/iac"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Options tune a Loader. The zero value evaluates with the variables the

@@ -7,8 +7,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 	"github.com/vigil-sec/vigil/internal/iac"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // module is the declarations of one directory's .tf and .tf.json files.
@@ -25,7 +25,17 @@ type module struct {
 	resTypes  map[string]bool
 	calls     []*callDecl
 	callByNm  map[string]*callDecl
+	providers []*providerDecl
 	errs      []iac.FileError
+}
+
+// providerDecl is a provider configuration block. It is emitted as a
+// resource of type "provider" (address provider.NAME or
+// provider.NAME.ALIAS) so that rules can judge it: credentials written
+// in code, insecure endpoints.
+type providerDecl struct {
+	name, file string
+	block      *hclsyntax.Block
 }
 
 type variable struct {
@@ -111,6 +121,10 @@ func (m *module) add(file string, body *hclsyntax.Body) {
 			m.resources = append(m.resources, r)
 			m.resByName[key] = r
 			m.resTypes[r.typ] = true
+		case "provider":
+			if len(blk.Labels) == 1 {
+				m.providers = append(m.providers, &providerDecl{name: blk.Labels[0], file: file, block: blk})
+			}
 		case "module":
 			if len(blk.Labels) != 1 || m.callByNm[blk.Labels[0]] != nil {
 				continue

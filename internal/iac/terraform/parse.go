@@ -198,6 +198,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "module", LabelNames: []string{"name"}},
 	{Type: "resource", LabelNames: []string{"type", "name"}},
 	{Type: "data", LabelNames: []string{"type", "name"}},
+	{Type: "provider", LabelNames: []string{"name"}},
 }}
 
 // jsonConfig converts a Terraform JSON file into a native syntax body:

@@ -1,18 +1,21 @@
 package terraform
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 	"github.com/vigil-sec/vigil/internal/iac"
+	"github.com/zclconf/go-cty/cty"
 )
 
 type resState struct {
 	state uint8
 	exp   expansion
 	insts []*resInst
+	vals  map[string]cty.Value // values for references, by attributes read
 }
 
 type resInst struct {
@@ -75,6 +78,23 @@ func (s *scope) resValue(typ, name string, attrs []string) cty.Value {
 	if rs.state != done {
 		return cty.DynamicVal // refers to itself
 	}
+	// References to the same attributes share one value: a block with
+	// many instances referring to another must not rebuild it each time.
+	slices.Sort(attrs)
+	attrs = slices.Compact(attrs)
+	ck := strings.Join(attrs, ",")
+	if v, ok := rs.vals[ck]; ok {
+		return v
+	}
+	v := rs.value(attrs)
+	if rs.vals == nil {
+		rs.vals = map[string]cty.Value{}
+	}
+	rs.vals[ck] = v
+	return v
+}
+
+func (rs *resState) value(attrs []string) cty.Value {
 	obj := func(in *resInst) cty.Value {
 		m := make(map[string]cty.Value, len(in.obj)+len(attrs))
 		for k, v := range in.obj {
@@ -227,4 +247,30 @@ func (s *scope) dynamic(blk *hclsyntax.Block, ic *inst, prefix string, c *collec
 		child := ic.withIter(iter, cty.ObjectVal(map[string]cty.Value{"key": k, "value": e}))
 		s.nested(content.Body, r, child, prefix+typ, c, g)
 	}
+}
+
+// provider evaluates a provider block into a resource of type "provider":
+// its attributes plus "name" (aws, google …) and, when set, "alias".
+func (s *scope) provider(p *providerDecl) iac.Resource {
+	c := &collector{lines: map[string]iac.Range{}, refs: map[string][]string{}}
+	attrs, _ := s.body(p.block.Body, &inst{}, "", true, c)
+	attrs["name"] = p.name
+	addr := "provider." + p.name
+	if alias, ok := attrs["alias"].(string); ok && alias != "" {
+		addr += "." + alias
+	}
+	r := iac.Resource{
+		Source:   iac.SourceTerraform,
+		Type:     "provider",
+		Address:  s.prefix + addr,
+		Location: iac.Location{File: p.file, Range: blockRange(p.block)},
+		Via:      s.via,
+		Provider: p.name,
+		Attrs:    attrs,
+		Lines:    c.lines,
+	}
+	if len(c.refs) > 0 {
+		r.Refs = c.refs
+	}
+	return r
 }

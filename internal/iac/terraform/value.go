@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/zclconf/go-cty/cty"
 	"github.com/vigil-sec/vigil/internal/iac"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // maxValueWeight bounds a named value (a variable, local or output): a

@@ -1,0 +1,2 @@
+port=${port}
+%{ for i in [1, 2] }${i}%{ endfor }

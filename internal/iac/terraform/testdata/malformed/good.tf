@@ -1,0 +1,6 @@
+resource "aws_s3_bucket" "ok" {
+  bucket = var.name
+}
+variable "name" {
+  default = "fine"
+}
