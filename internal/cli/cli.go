@@ -63,6 +63,11 @@ Usage:
   vigil scan sbom FILE      read a CycloneDX or SPDX JSON SBOM
   vigil scan secrets DIR    find leaked keys and passwords (--git: every commit;
                             --image: every layer)
+  vigil scan config PATH    find misconfigurations in Terraform, Kubernetes,
+                            Helm, Kustomize, Dockerfile, compose and
+                            CloudFormation files ('vigil scan config -h')
+  vigil policy COMMAND      list the built-in rules or test your own rules
+                            ('vigil policy help')
   vigil db COMMAND          build, update, inspect, export or import the
                             vulnerability database ('vigil db help')
   vigil server              run the server: REST API, agent listener, assessment
@@ -83,6 +88,8 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return runScan(ctx, env, args[1:])
 	case "db":
 		return runDB(ctx, env, args[1:])
+	case "policy":
+		return runPolicy(ctx, env, args[1:])
 	case "server":
 		return runServer(ctx, env, args[1:])
 	case "version", "--version":

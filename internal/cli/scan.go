@@ -28,6 +28,8 @@ Targets:
   secrets DIR   leaked credentials in a directory; --git scans a repository's
                 whole history, --image every layer of an image
                 ('vigil scan secrets -h' for its flags)
+  config PATH   misconfigurations in infrastructure as code
+                ('vigil scan config -h' for its flags)
 
 Flags:
 `
@@ -67,6 +69,9 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && args[0] == "secrets" {
 		return runSecrets(ctx, env, args[1:])
 	}
+	if len(args) > 0 && args[0] == "config" {
+		return runScanConfig(ctx, env, args[1:])
+	}
 	var f scanFlags
 	fs := flag.NewFlagSet("vigil scan", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
@@ -90,7 +95,7 @@ func runScan(ctx context.Context, env *Env, args []string) error {
 	wantArgs := map[string]int{"image": 1, "rootfs": 1, "sbom": 1, "host": 0}
 	n, ok := wantArgs[target]
 	if !ok {
-		return usagef("scan: unknown target %q (want image, rootfs, host, sbom or secrets)", target)
+		return usagef("scan: unknown target %q (want image, rootfs, host, sbom, secrets or config)", target)
 	}
 	if len(rest) != n {
 		return usagef("scan %s: want %d argument(s), got %d", target, n, len(rest))

@@ -36,8 +36,8 @@ var (
 	ErrAliasBomb = errors.New("too many alias expansions")
 )
 
-// maxAliasNodes bounds the nodes that alias expansion may visit in one
-// document: a "billion laughs" file stops here instead of exhausting memory.
+// maxAliasNodes bounds the nodes that conversion, alias expansion
+// included, may visit in one file: a "billion laughs" file stops here instead of exhausting memory.
 const maxAliasNodes = 1_000_000
 
 // DecodeYAML decodes every document of a YAML (or JSON) stream. Empty
@@ -50,6 +50,9 @@ func DecodeYAML(data []byte, opts YAMLOptions) ([]Doc, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []Doc
+	// One node budget for the whole file: many small alias bombs must not
+	// add up to a big one.
+	budget := 0
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)
@@ -62,7 +65,7 @@ func DecodeYAML(data []byte, opts YAMLOptions) ([]Doc, error) {
 		if len(docs) >= maxDocs {
 			return docs, ErrTooMany
 		}
-		c := &converter{tag: opts.Tag, lines: map[string]Range{}}
+		c := &converter{tag: opts.Tag, lines: map[string]Range{}, budget: &budget}
 		root := &n
 		if root.Kind == yaml.DocumentNode {
 			if len(root.Content) == 0 {
@@ -85,7 +88,7 @@ type converter struct {
 	tag     func(string, any) any
 	lines   map[string]Range
 	maxLine int
-	budget  int
+	budget  *int
 }
 
 func join(prefix, key string) string {
@@ -99,8 +102,8 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
 	if depth > MaxDepth {
 		return nil, ErrTooDeep
 	}
-	c.budget++
-	if c.budget > maxAliasNodes {
+	*c.budget++
+	if *c.budget > maxAliasNodes {
 		return nil, ErrAliasBomb
 	}
 	start := n.Line

@@ -36,7 +36,7 @@ func TestParseCompose(t *testing.T) {
 					"volumes.0":      {StartLine: 24, EndLine: 24},
 					"volumes.1.type": {StartLine: 25, EndLine: 25},
 				},
-				rng: iac.Range{StartLine: 19, EndLine: 28},
+				rng: iac.Range{StartLine: 18, EndLine: 28},
 			},
 			"services.web": {
 				attrs: map[string]any{
@@ -48,7 +48,7 @@ func TestParseCompose(t *testing.T) {
 					"privileged":              absent,
 				},
 				lines: map[string]iac.Range{"image": {StartLine: 11, EndLine: 11}},
-				rng:   iac.Range{StartLine: 10, EndLine: 17},
+				rng:   iac.Range{StartLine: 9, EndLine: 17},
 			},
 			"services.idle": {attrs: map[string]any{"image": absent}, rng: iac.Range{StartLine: 29, EndLine: 29}},
 		},
@@ -58,7 +58,7 @@ func TestParseCompose(t *testing.T) {
 			"services.db": {
 				attrs: map[string]any{"image": "postgres:16", "environment.POSTGRES_PASSWORD": "example"},
 				lines: map[string]iac.Range{"environment.POSTGRES_PASSWORD": {StartLine: 4, EndLine: 4}},
-				rng:   iac.Range{StartLine: 2, EndLine: 4},
+				rng:   iac.Range{StartLine: 1, EndLine: 4},
 			},
 		},
 	}}

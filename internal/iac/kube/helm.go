@@ -95,7 +95,7 @@ func (l *Loader) helmValues(in *iac.Input) (map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("values file %s: %w", f, err)
 		}
-		if _, err := iac.DecodeYAML(data, iac.YAMLOptions{MaxDocs: 1}); err != nil {
+		if _, err := decode(data); err != nil {
 			return nil, fmt.Errorf("values file %s: %w", f, err)
 		}
 		m, err := chartutil.ReadValues(data)
@@ -205,7 +205,7 @@ func renderChart(in *iac.Input, dir string, files []string, vals map[string]any,
 			continue
 		}
 		file := templateFile(dir, k, have)
-		docs, err := iac.DecodeYAML([]byte(out[k]), iac.YAMLOptions{})
+		docs, err := decode([]byte(out[k]))
 		if err != nil {
 			errs = append(errs, iac.FileError{File: file, Err: fmt.Errorf("rendered by %s: parse: %w", chartFile, err)})
 		}

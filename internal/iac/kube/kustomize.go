@@ -140,7 +140,7 @@ func (k *kustomization) parse(in *iac.Input, files map[string]bool, byDir map[st
 		return
 	}
 	k.data = data
-	if _, err := iac.DecodeYAML(data, iac.YAMLOptions{MaxDocs: 1}); err != nil {
+	if _, err := decode(data); err != nil {
 		k.err = fmt.Errorf("parse: %w", err)
 		return
 	}
@@ -438,7 +438,7 @@ func (o *originDocs) find(file, kind, addr string) (object, bool) {
 	objs, ok := o.cache[file]
 	if !ok {
 		if data, err := o.in.ReadFile(file); err == nil {
-			docs, _ := iac.DecodeYAML(data, iac.YAMLOptions{})
+			docs, _ := decode(data)
 			for _, d := range docs {
 				objs = append(objs, objects(d)...)
 			}

@@ -77,7 +77,7 @@ func loadManifest(in *iac.Input, name string) ([]iac.Resource, *iac.FileError) {
 	if isJSON && !bytes.Contains(data, jsonAPIVersionKey) {
 		return nil, nil
 	}
-	docs, err := iac.DecodeYAML(data, iac.YAMLOptions{})
+	docs, err := decode(data)
 	var fe *iac.FileError
 	if err != nil && (!isJSON || bytes.Contains(data, apiVersionKey)) {
 		fe = &iac.FileError{File: name, Err: fmt.Errorf("parse: %w", err)}
