@@ -73,22 +73,21 @@ func DecodeYAML(data []byte, opts YAMLOptions) ([]Doc, error) {
 			}
 			root = root.Content[0]
 		}
-		v, err := c.convert(root, "", 0)
+		v, last, err := c.convert(root, "", 0)
 		if err != nil {
 			return docs, err
 		}
 		if v == nil {
 			continue
 		}
-		docs = append(docs, Doc{Value: v, Range: Range{StartLine: root.Line, EndLine: c.maxLine}, Lines: c.lines})
+		docs = append(docs, Doc{Value: v, Range: Range{StartLine: root.Line, EndLine: max(root.Line, last)}, Lines: c.lines})
 	}
 }
 
 type converter struct {
-	tag     func(string, any) any
-	lines   map[string]Range
-	maxLine int
-	budget  *int
+	tag    func(string, any) any
+	lines  map[string]Range
+	budget *int
 }
 
 func join(prefix, key string) string {
@@ -98,33 +97,30 @@ func join(prefix, key string) string {
 	return prefix + "." + key
 }
 
-func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
+// convert turns n into an Attrs value, recording the lines of every path
+// under it, and returns the last line the node spans.
+func (c *converter) convert(n *yaml.Node, path string, depth int) (any, int, error) {
 	if depth > MaxDepth {
-		return nil, ErrTooDeep
+		return nil, 0, ErrTooDeep
 	}
 	*c.budget++
 	if *c.budget > maxAliasNodes {
-		return nil, ErrAliasBomb
+		return nil, 0, ErrAliasBomb
 	}
-	start := n.Line
-	if n.Line > c.maxLine {
-		c.maxLine = n.Line
-	}
+	start, last := n.Line, n.Line
 	var v any
 	switch n.Kind {
 	case yaml.AliasNode:
-		// The alias's own line is where it is used; its content is where it
-		// was anchored. Record the use.
-		saved := c.maxLine
-		x, err := c.convert(n.Alias, path, depth+1)
+		// The value is the anchored content; its place is where the alias
+		// is used.
+		x, _, err := c.convert(n.Alias, path, depth+1)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		c.maxLine = max(saved, n.Line)
 		v = x
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
-			return nil, nil
+			return nil, last, nil
 		}
 		return c.convert(n.Content[0], path, depth+1)
 	case yaml.MappingNode:
@@ -138,10 +134,11 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
 			if !isMerge(n.Content[i]) {
 				continue
 			}
-			merged, err := c.convert(n.Content[i+1], path, depth+1)
+			merged, end, err := c.convert(n.Content[i+1], path, depth+1)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
+			last = max(last, end, n.Content[i].Line)
 			mergeInto(m, merged)
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -151,11 +148,12 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
 			}
 			key := k.Value
 			p := join(path, key)
-			x, err := c.convert(val, p, depth+1)
+			x, end, err := c.convert(val, p, depth+1)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			m[key] = x
+			last = max(last, end, k.Line)
 			// The entry starts at its key, not its value.
 			if r, ok := c.lines[p]; ok && k.Line > 0 && k.Line < r.StartLine {
 				r.StartLine = k.Line
@@ -166,23 +164,27 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, error) {
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
 		for i, e := range n.Content {
-			x, err := c.convert(e, join(path, strconv.Itoa(i)), depth+1)
+			x, end, err := c.convert(e, join(path, strconv.Itoa(i)), depth+1)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
+			last = max(last, end)
 			s = append(s, x)
 		}
 		v = s
 	case yaml.ScalarNode:
 		v = scalar(n)
+		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			last += strings.Count(strings.TrimRight(n.Value, "\n"), "\n") + 1
+		}
 	}
 	if c.tag != nil && n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
 		v = c.tag(n.Tag, v)
 	}
 	if path != "" {
-		c.lines[path] = Range{StartLine: start, EndLine: max(start, c.maxLine)}
+		c.lines[path] = Range{StartLine: start, EndLine: max(start, last)}
 	}
-	return v, nil
+	return v, last, nil
 }
 
 func mergeInto(m map[string]any, merged any) {
