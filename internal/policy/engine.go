@@ -170,7 +170,8 @@ func compileRule(env *cel.Env, r *Rule) (*compiled, error) {
 		if iss.Err() != nil {
 			return nil, fmt.Errorf("rule %s (%s): %s: %w", r.ID, r.File, field, iss.Err())
 		}
-		if out := ast.OutputType(); want != nil && !out.IsAssignableType(want) && out != cel.DynType {
+		out := ast.OutputType()
+		if want != nil && out != cel.DynType && !out.IsAssignableType(want) && !(want.Kind() == types.ListKind && out.Kind() == types.ListKind) {
 			return nil, fmt.Errorf("rule %s (%s): %s yields %s, want %s", r.ID, r.File, field, out, want)
 		}
 		p, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(costLimit))

@@ -126,7 +126,7 @@ func TestEachContainers(t *testing.T) {
 		}}}}}}).(map[string]any),
 		Lines: map[string]iac.Range{"spec.jobTemplate.spec.template.spec.initContainers.0.securityContext.privileged": {StartLine: 12, EndLine: 12}},
 	}
-	out, err := e.Evaluate(context.Background(), []iac.Resource{cron})
+	out, err := e.Only("VGL-K8S-POD-001").Evaluate(context.Background(), []iac.Resource{cron})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,4 +295,12 @@ func TestBuiltinCompile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d built-in rules compile", len(rules))
+}
+
+func TestEachTypedList(t *testing.T) {
+	e := mustCompile(t, Rule{ID: "T-EACH", Types: []string{"*"}, Each: `["a", "b"]`, Condition: `item == "b"`, Path: `"x." + string(index)`})
+	out, err := e.Evaluate(context.Background(), []iac.Resource{bucket("b.x", map[string]any{}, 1, 1)})
+	if err != nil || len(out.Findings) != 1 || out.Findings[0].Path != "x.1" {
+		t.Fatalf("out = %+v, err = %v", out, err)
+	}
 }
