@@ -81,6 +81,7 @@ func (e *EvalError) Error() string {
 
 // Engine evaluates compiled CEL rules. It is safe for concurrent use.
 type Engine struct {
+	joins *joins
 	rules []*compiled
 	// byType indexes rules by resource type; "*" rules apply to every type.
 	byType map[string][]*compiled
@@ -102,8 +103,9 @@ const costLimit = 1_000_000
 // newEnv is the CEL environment every rule is compiled in: the variables
 // documented in docs/policy.md, CEL's optional syntax (a.?b.orValue(x)),
 // and the string, list, set, math, encoder and network extensions.
-func newEnv() (*cel.Env, error) {
+func newEnv(j *joins) (*cel.Env, error) {
 	return cel.NewEnv(
+		j.function(),
 		cel.Variable("resource", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("attrs", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("related", cel.MapType(cel.StringType, cel.ListType(cel.DynType))),
@@ -129,11 +131,12 @@ func newEnv() (*cel.Env, error) {
 // Compile checks and compiles rules. Every rule's expressions are checked
 // against the environment; an error names the rule and the expression.
 func Compile(rules []Rule) (*Engine, error) {
-	env, err := newEnv()
+	j := &joins{}
+	env, err := newEnv(j)
 	if err != nil {
 		return nil, fmt.Errorf("policy environment: %w", err)
 	}
-	e := &Engine{byType: map[string][]*compiled{}}
+	e := &Engine{joins: j, byType: map[string][]*compiled{}}
 	var errs []error
 	for i := range rules {
 		r := &rules[i]
@@ -208,7 +211,7 @@ func (e *Engine) Rules() []*Rule {
 
 // Only returns an engine with just the rule of that id (for rule tests).
 func (e *Engine) Only(id string) *Engine {
-	o := &Engine{byType: map[string][]*compiled{}}
+	o := &Engine{joins: e.joins, byType: map[string][]*compiled{}}
 	for _, c := range e.rules {
 		if c.rule.ID != id {
 			continue
@@ -233,6 +236,9 @@ func (c *compiled) applies(r *iac.Resource) bool {
 // Findings come out sorted by file, line, rule and address.
 func (e *Engine) Evaluate(ctx context.Context, resources []iac.Resource) (*Result, error) {
 	ix := newIndex(resources)
+	ix.once.Do(ix.build)
+	e.joins.register(ix.all)
+	defer e.joins.forget(ix.all)
 	type out struct {
 		fs   []Finding
 		errs []EvalError

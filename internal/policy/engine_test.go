@@ -304,3 +304,39 @@ func TestEachTypedList(t *testing.T) {
 		t.Fatalf("out = %+v, err = %v", out, err)
 	}
 }
+
+func TestWhere(t *testing.T) {
+	pab := func(addr, b string) iac.Resource {
+		r := iac.Resource{Source: iac.SourceTerraform, Type: "aws_s3_bucket_public_access_block", Address: addr, Attrs: map[string]any{}}
+		if b != "" {
+			r.Attrs["bucket"] = b
+		}
+		return r
+	}
+	res := []iac.Resource{
+		bucket("aws_s3_bucket.a", map[string]any{"bucket": "a"}, 1, 1),
+		bucket("aws_s3_bucket.b", map[string]any{"bucket": "b"}, 2, 2),
+		bucket("aws_s3_bucket.c", map[string]any{"bucket": "c"}, 3, 3),
+		pab("p.a", "a"), pab("p.a2", "a"), pab("p.unknown", ""),
+	}
+	e := mustCompile(t, Rule{ID: "T-W", Types: []string{"aws_s3_bucket"},
+		Condition: `all.where("aws_s3_bucket_public_access_block", "bucket", attrs.bucket).size() != 2`,
+		Message:   `string(all.where("aws_s3_bucket_public_access_block", "bucket", null).size())`})
+	out, err := e.Evaluate(context.Background(), res)
+	if err != nil || len(out.Errors) > 0 {
+		t.Fatal(err, out.Errors)
+	}
+	var got []string
+	for _, f := range out.Findings {
+		got = append(got, f.Address+" "+f.Message)
+	}
+	if strings.Join(got, ",") != "aws_s3_bucket.b 1,aws_s3_bucket.c 1" {
+		t.Errorf("got %v", got)
+	}
+	// where() outside `all` is an error, not a crash.
+	e2 := mustCompile(t, Rule{ID: "T-W2", Types: []string{"aws_s3_bucket"}, Condition: `{"x": [1]}.where("x", "y", 1).size() > 0`})
+	out, _ = e2.Evaluate(context.Background(), res[:1])
+	if len(out.Errors) != 1 {
+		t.Errorf("errors = %v", out.Errors)
+	}
+}
