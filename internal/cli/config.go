@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -32,6 +33,9 @@ Every finding names the file, the lines and the resource address.
 
 Suppress a finding with a comment on its line, the line above, or the line
 above its resource:  # vigil:ignore RULE-ID reason (the reason is required).
+
+Memory: the scan aims to stay under 768 MiB (a soft limit; set GOMEMLIMIT
+to change it).
 
 Exit codes: 3 when a file could not be read (the rest is still reported),
 4 when an unsuppressed finding is at or above --fail-on.
@@ -73,6 +77,9 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxFileMB, "max-file-mb", iac.DefaultMaxFileSize>>20, "files larger than this are reported as unread, not parsed")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "give up after this long")
 }
+
+// configMemoryTarget is the soft memory limit of a config scan.
+const configMemoryTarget = 768 << 20
 
 // ConfigGateError says how many findings failed --fail-on; it is an
 // ErrGate.
@@ -192,6 +199,12 @@ func runScanConfig(ctx context.Context, env *Env, args []string) error {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
 		defer cancel()
+	}
+	// A soft memory target keeps a scan of tens of thousands of files under
+	// 1 GiB: the collector works harder near it instead of letting garbage
+	// double the heap. GOMEMLIMIT, when set, wins.
+	if env.getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(configMemoryTarget))
 	}
 	target := pos[0]
 	scanned, err := iac.Scan(ctx, target, loaders, iac.Options{MaxFileSize: f.maxFileMB << 20, Skip: f.skip})

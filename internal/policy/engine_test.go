@@ -340,3 +340,25 @@ func TestWhere(t *testing.T) {
 		t.Errorf("errors = %v", out.Errors)
 	}
 }
+
+// TestRelatedScope: two root modules declaring the same addresses do not
+// see each other's references.
+func TestRelatedScope(t *testing.T) {
+	mk := func(dir, typ, addr string, refs map[string][]string) iac.Resource {
+		return iac.Resource{Source: iac.SourceTerraform, Type: typ, Address: addr, Attrs: map[string]any{}, Refs: refs,
+			Location: iac.Location{File: dir + "/main.tf", Range: iac.Range{StartLine: 1, EndLine: 1}}}
+	}
+	res := []iac.Resource{
+		mk("a", "aws_s3_bucket", "aws_s3_bucket.logs", nil),
+		mk("b", "aws_s3_bucket", "aws_s3_bucket.logs", nil),
+		mk("a", "aws_s3_bucket_public_access_block", "aws_s3_bucket_public_access_block.p", map[string][]string{"bucket": {"aws_s3_bucket.logs"}}),
+	}
+	e := mustCompile(t, Rule{ID: "T-R", Types: []string{"aws_s3_bucket"}, Condition: `related[?"aws_s3_bucket_public_access_block"].orValue([]).size() == 0`})
+	out, err := e.Evaluate(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Findings) != 1 || out.Findings[0].Location.File != "b/main.tf" {
+		t.Errorf("findings = %+v, want only b's bucket", out.Findings)
+	}
+}

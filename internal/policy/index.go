@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,15 +36,33 @@ func (ix *index) build() {
 		r := &ix.res[i]
 		ix.all[r.Type] = append(ix.all[r.Type], ix.values[i])
 		seen := map[string]bool{}
+		scope := scopeOf(r)
 		for _, targets := range r.Refs {
 			for _, t := range targets {
 				if !seen[t] {
 					seen[t] = true
-					ix.referrers[t] = append(ix.referrers[t], i)
+					k := scope + "\x00" + t
+					ix.referrers[k] = append(ix.referrers[k], i)
 				}
 			}
 		}
 	}
+}
+
+// scopeOf names the namespace a resource's references resolve in: the
+// Terraform root module (the directory of the first module call for a
+// resource that came through modules, else of its own file), or the file
+// for every other format. Two stacks both declaring aws_s3_bucket.logs
+// must not see each other's references.
+func scopeOf(r *iac.Resource) string {
+	f := r.Location.File
+	if r.Source != iac.SourceTerraform {
+		return f
+	}
+	if len(r.Via) > 0 {
+		f = r.Via[0].File
+	}
+	return path.Dir(f)
 }
 
 // resourceValue is a resource as rules see it (docs/policy.md).
@@ -94,9 +113,10 @@ func (ix *index) activation(i int) map[string]any {
 // related groups by type the resources whose Refs name r (by its full
 // address or by its address without an instance key).
 func (ix *index) related(r *iac.Resource) map[string][]any {
-	keys := []string{r.Address}
+	scope := scopeOf(r) + "\x00"
+	keys := []string{scope + r.Address}
 	if base, ok := stripInstanceKey(r.Address); ok {
-		keys = append(keys, base)
+		keys = append(keys, scope+base)
 	}
 	var out map[string][]any
 	seen := map[int]bool{}

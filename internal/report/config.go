@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bufio"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -146,28 +148,79 @@ type ConfigProblem struct {
 	Error   string `json:"error"`
 }
 
-// WriteConfigJSON writes r as a ConfigDocument.
+// WriteConfigJSON writes r as a ConfigDocument. Findings are encoded one
+// at a time, so a scan with a hundred thousand findings never holds its
+// whole document in memory twice.
 func WriteConfigJSON(w io.Writer, r *ConfigReport, tool Tool, now time.Time) error {
-	doc := ConfigDocument{
-		SchemaVersion: ConfigSchemaVersion,
-		Tool:          tool,
-		GeneratedAt:   now.UTC(),
-		Target:        r.Target,
-		Complete:      len(r.Problems) == 0,
-		Summary:       SummarizeConfig(r),
-		Findings:      r.Findings,
-		Warnings:      r.Warnings,
-	}
-	if doc.Findings == nil {
-		doc.Findings = []policy.Finding{}
-	}
+	var problems []ConfigProblem
 	for _, p := range r.Problems {
-		doc.Problems = append(doc.Problems, ConfigProblem{File: p.File, Error: p.Err.Error()})
+		problems = append(problems, ConfigProblem{File: p.File, Error: p.Err.Error()})
 	}
 	for _, e := range r.RuleErrors {
-		doc.Problems = append(doc.Problems, ConfigProblem{File: e.File, RuleID: e.RuleID, Address: e.Address, Error: e.Err.Error()})
+		problems = append(problems, ConfigProblem{File: e.File, RuleID: e.RuleID, Address: e.Address, Error: e.Err.Error()})
 	}
-	return encodeJSON(w, doc)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	field := func(name string, v any, last bool) error {
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(bw, "  %q: %s", name, b)
+		if !last {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		return nil
+	}
+	bw.WriteString("{\n")
+	for _, f := range []struct {
+		name string
+		v    any
+	}{
+		{"schemaVersion", ConfigSchemaVersion},
+		{"tool", tool},
+		{"generatedAt", now.UTC()},
+		{"target", r.Target},
+		{"complete", len(r.Problems) == 0},
+		{"summary", SummarizeConfig(r)},
+	} {
+		if err := field(f.name, f.v, false); err != nil {
+			return err
+		}
+	}
+	bw.WriteString(`  "findings": [`)
+	for i := range r.Findings {
+		b, err := json.MarshalIndent(&r.Findings[i], "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	if len(r.Findings) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]")
+	if len(problems) > 0 {
+		bw.WriteString(",\n")
+		if err := field("problems", problems, len(r.Warnings) == 0); err != nil {
+			return err
+		}
+	} else if len(r.Warnings) > 0 {
+		bw.WriteString(",\n")
+	} else {
+		bw.WriteString("\n")
+	}
+	if len(r.Warnings) > 0 {
+		if err := field("warnings", r.Warnings, true); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }
 
 // ConfigFingerprintKey is the SARIF partial fingerprint of a config
