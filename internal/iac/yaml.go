@@ -27,6 +27,11 @@ type YAMLOptions struct {
 	Tag func(tag string, v any) any
 	// MaxDocs bounds the documents of one file; 0 means 10,000.
 	MaxDocs int
+	// YAML11Bools reads the YAML 1.1 boolean words (y, yes, on, n, no,
+	// off in their usual cases) as booleans, as Kubernetes and Helm do
+	// (sigs.k8s.io/yaml): `privileged: yes` runs privileged on a cluster,
+	// so it must be true to a rule.
+	YAML11Bools bool
 }
 
 // Errors of DecodeYAML.
@@ -48,6 +53,9 @@ func DecodeYAML(data []byte, opts YAMLOptions) ([]Doc, error) {
 	if maxDocs <= 0 {
 		maxDocs = 10_000
 	}
+	if err := checkAliases(data); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []Doc
 	// One node budget for the whole file: many small alias bombs must not
@@ -65,7 +73,7 @@ func DecodeYAML(data []byte, opts YAMLOptions) ([]Doc, error) {
 		if len(docs) >= maxDocs {
 			return docs, ErrTooMany
 		}
-		c := &converter{tag: opts.Tag, lines: map[string]Range{}, budget: &budget}
+		c := &converter{tag: opts.Tag, yaml11: opts.YAML11Bools, lines: map[string]Range{}, budget: &budget}
 		root := &n
 		if root.Kind == yaml.DocumentNode {
 			if len(root.Content) == 0 {
@@ -86,6 +94,7 @@ func DecodeYAML(data []byte, opts YAMLOptions) ([]Doc, error) {
 
 type converter struct {
 	tag    func(string, any) any
+	yaml11 bool
 	lines  map[string]Range
 	budget *int
 }
@@ -152,8 +161,15 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, int, err
 			if err != nil {
 				return nil, 0, err
 			}
-			m[key] = x
 			last = max(last, end, k.Line)
+			if x == nil {
+				// A null value means "not set" in every format we read;
+				// absent is how Attrs says that.
+				delete(m, key)
+				delete(c.lines, p)
+				continue
+			}
+			m[key] = x
 			// The entry starts at its key, not its value.
 			if r, ok := c.lines[p]; ok && k.Line > 0 && k.Line < r.StartLine {
 				r.StartLine = k.Line
@@ -174,6 +190,11 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, int, err
 		v = s
 	case yaml.ScalarNode:
 		v = scalar(n)
+		if c.yaml11 && n.Style == 0 && n.Tag == "!!str" {
+			if b, ok := yaml11Bools[n.Value]; ok {
+				v = b
+			}
+		}
 		if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 			last += strings.Count(strings.TrimRight(n.Value, "\n"), "\n") + 1
 		}
@@ -185,6 +206,57 @@ func (c *converter) convert(n *yaml.Node, path string, depth int) (any, int, err
 		c.lines[path] = Range{StartLine: start, EndLine: max(start, last)}
 	}
 	return v, last, nil
+}
+
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+}
+
+// checkAliases refuses a file whose documents would expand, through
+// aliases, to more than maxAliasNodes nodes, before anything is expanded:
+// the expanded size of every anchored node is computed once (memoized),
+// so a billion-laughs file costs its own size to judge. Files without an
+// anchor skip it; syntax errors are left to the decoder.
+func checkAliases(data []byte) error {
+	if !bytes.Contains(data, []byte{'&'}) {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	memo := map[*yaml.Node]int{}
+	total := 0
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return nil
+		}
+		total += expandedSize(&n, memo, 0)
+		if total > maxAliasNodes {
+			return ErrAliasBomb
+		}
+	}
+}
+
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, depth int) int {
+	if n == nil || depth > 4*MaxDepth {
+		return 1 // the decoder refuses the depth
+	}
+	if s, ok := memo[n]; ok {
+		return s
+	}
+	s := 1
+	if n.Kind == yaml.AliasNode {
+		s += expandedSize(n.Alias, memo, depth+1)
+	}
+	for _, c := range n.Content {
+		s += expandedSize(c, memo, depth+1)
+		if s > maxAliasNodes {
+			break
+		}
+	}
+	s = min(s, maxAliasNodes+1)
+	memo[n] = s
+	return s
 }
 
 func mergeInto(m map[string]any, merged any) {

@@ -122,3 +122,22 @@ func FuzzDecodeYAML(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeYAML11AndNulls(t *testing.T) {
+	src := "a: yes\nb: \"yes\"\nc: off\nd: null\ne: ~\nf: [1, null]\ng:\n"
+	docs, err := DecodeYAML([]byte(src), YAMLOptions{YAML11Bools: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": true, "b": "yes", "c": false, "f": []any{int64(1), nil}}
+	if got := docs[0].Value; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+	if _, ok := docs[0].Lines["d"]; ok {
+		t.Error("a null key keeps a line entry")
+	}
+	docs, _ = DecodeYAML([]byte(src), YAMLOptions{})
+	if docs[0].Value.(map[string]any)["a"] != "yes" {
+		t.Error("YAML 1.2 reading must keep yes a string")
+	}
+}

@@ -50,7 +50,6 @@ func TestParseCompose(t *testing.T) {
 				lines: map[string]iac.Range{"image": {StartLine: 11, EndLine: 11}},
 				rng:   iac.Range{StartLine: 9, EndLine: 17},
 			},
-			"services.idle": {attrs: map[string]any{"image": absent}, rng: iac.Range{StartLine: 29, EndLine: 29}},
 		},
 	}, {
 		file: "docker-compose.v1.yml",
@@ -198,7 +197,6 @@ func TestComposeLoader(t *testing.T) {
 	want := []string{
 		"docker-compose.v1.yml services.db",
 		"docker-compose.yml services.agent",
-		"docker-compose.yml services.idle",
 		"docker-compose.yml services.web",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

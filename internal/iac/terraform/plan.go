@@ -229,6 +229,10 @@ func jsonAttrsValue(v any, depth int) any {
 		return x
 	case map[string]any:
 		for k, e := range x {
+			if e == nil {
+				delete(x, k) // null is "not set", and absent is how Attrs says so
+				continue
+			}
 			x[k] = jsonAttrsValue(e, depth+1)
 		}
 		return x
