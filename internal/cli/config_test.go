@@ -305,3 +305,20 @@ func TestPolicyCommands(t *testing.T) {
 		t.Errorf("policy test (bad): %v\n%s", err, out)
 	}
 }
+
+// TestRulesDocUpToDate: docs/rules.md is what `vigil policy list --format
+// markdown` prints (regenerate with: go run ./cmd/vigil policy list
+// --format markdown > docs/rules.md).
+func TestRulesDocUpToDate(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("..", "..", "docs", "rules.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := runCLI(t, configNow, "policy", "list", "--format", "markdown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Error("docs/rules.md is stale: regenerate it with `go run ./cmd/vigil policy list --format markdown > docs/rules.md`")
+	}
+}

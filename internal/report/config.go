@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -75,10 +76,19 @@ func configFindings(fs []policy.Finding) []policy.Finding {
 }
 
 func configLocation(f *policy.Finding) string {
-	if f.Location.Range.StartLine == 0 {
-		return f.Location.File
+	loc := f.Location.File
+	if f.Location.Range.StartLine != 0 {
+		loc += ":" + f.Location.Range.String()
 	}
-	return f.Location.File + ":" + f.Location.Range.String()
+	// A resource written in a module or a chart template: say where it
+	// was instantiated from (the call in the root module).
+	if len(f.Via) > 0 && f.Via[0].File != f.Location.File {
+		loc += " via " + f.Via[0].File
+		if f.Via[0].Range.StartLine != 0 {
+			loc += ":" + strconv.Itoa(f.Via[0].Range.StartLine)
+		}
+	}
+	return loc
 }
 
 // WriteConfigTable writes r for a person.
