@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,9 +88,12 @@ type Agent struct {
 	dropped uint64 // spool drops seen by the tracker
 
 	renewing atomic.Bool
-	wake     chan struct{} // a numbered message was spooled
-	rescan   chan struct{} // collect now (task, config change)
-	started  time.Time
+	// bigSent is the sequence number of the last large message sent and
+	// not yet acknowledged (0: none); see session.go.
+	bigSent atomic.Uint64
+	wake    chan struct{} // a numbered message was spooled
+	rescan  chan struct{} // collect now (task, config change)
+	started time.Time
 }
 
 // New prepares an agent: it opens the state directory and the spool. It
@@ -356,8 +360,15 @@ func (a *Agent) collectLoop(ctx context.Context) {
 	}
 }
 
-// collectOnce collects and spools the delta, if any.
+// collectOnce collects and spools the delta, if any. After a full
+// collection (every package read, parsed and marshalled: tens of MiB on a
+// large host, garbage once spooled) the heap's freed pages go back to the
+// operating system at once rather than over the next minutes: an idle
+// agent's RSS is what it keeps, not the peak of its last scan.
 func (a *Agent) collectOnce(ctx context.Context, full bool) {
+	if full {
+		defer debug.FreeOSMemory()
+	}
 	c, err := a.o.Collect(ctx, full)
 	if err != nil {
 		a.o.Logger.Error("inventory collection failed", "err", err)

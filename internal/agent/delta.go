@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"hash/maphash"
 	"maps"
 	"slices"
 
@@ -25,11 +26,14 @@ type CollectedAsset struct {
 }
 
 // sentAsset is what the server holds for one asset, as far as the agent
-// knows (everything it sent, acknowledged or still spooled).
+// knows (everything it sent, acknowledged or still spooled). Packages and
+// items are kept as a 64-bit hash of their content only: enough to tell
+// whether one changed, and a host with 30,000 packages does not keep
+// every record (with its JSON) between collections.
 type sentAsset struct {
 	meta     *agentpb.AssetRecord // without packages and items
-	packages map[string]*agentpb.Package
-	items    map[itemKey][]byte
+	packages map[string]uint64    // package ID → hash of its record
+	items    map[itemKey]uint64   // → hash of its data
 }
 
 type itemKey struct{ kind, key string }
@@ -37,9 +41,20 @@ type itemKey struct{ kind, key string }
 // tracker turns successive collections into deltas against what was sent.
 type tracker struct {
 	sent map[string]*sentAsset // by asset ID
+	seed maphash.Seed
 }
 
-func newTracker() *tracker { return &tracker{sent: map[string]*sentAsset{}} }
+func newTracker() *tracker { return &tracker{sent: map[string]*sentAsset{}, seed: maphash.MakeSeed()} }
+
+// packageHash hashes a package record (deterministic encoding, so equal
+// records hash equally).
+func (t *tracker) packageHash(p *agentpb.Package) uint64 {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(p)
+	if err != nil {
+		return 0 // never equal to a real hash in practice: the package is sent
+	}
+	return maphash.Bytes(t.seed, b)
+}
 
 // reset forgets what was sent, so the next delta is a full snapshot (after
 // messages were dropped, or when the server asks).
@@ -58,7 +73,7 @@ func (t *tracker) delta(c Collection) *agentpb.Inventory {
 		meta := stripContent(r)
 		out := proto.Clone(meta).(*agentpb.AssetRecord)
 		if prev == nil {
-			prev = &sentAsset{packages: map[string]*agentpb.Package{}, items: map[itemKey][]byte{}}
+			prev = &sentAsset{packages: map[string]uint64{}, items: map[itemKey]uint64{}}
 			t.sent[r.GetId()] = prev
 			changed = true
 			if ca.HasPackages {
@@ -70,11 +85,11 @@ func (t *tracker) delta(c Collection) *agentpb.Inventory {
 		}
 		prev.meta = meta
 		if ca.HasPackages {
-			if diffPackages(prev, r, out) {
+			if t.diffPackages(prev, r, out) {
 				changed = true
 			}
 		}
-		if diffItems(prev, r, ca.ItemKinds, out) {
+		if t.diffItems(prev, r, ca.ItemKinds, out) {
 			changed = true
 		}
 		inv.Assets = append(inv.Assets, out)
@@ -99,22 +114,25 @@ func stripContent(r *agentpb.AssetRecord) *agentpb.AssetRecord {
 
 // diffPackages fills out with the package changes from prev to r and
 // updates prev; it reports whether anything changed.
-func diffPackages(prev *sentAsset, r, out *agentpb.AssetRecord) bool {
-	now := make(map[string]*agentpb.Package, len(r.GetPackages()))
+func (t *tracker) diffPackages(prev *sentAsset, r, out *agentpb.AssetRecord) bool {
+	byID := make(map[string]*agentpb.Package, len(r.GetPackages()))
 	for _, p := range r.GetPackages() {
-		now[p.GetId()] = p
+		byID[p.GetId()] = p
 	}
+	now := make(map[string]uint64, len(byID))
 	changed := false
-	for _, id := range slices.Sorted(maps.Keys(now)) {
-		p := now[id]
-		if old, ok := prev.packages[id]; !ok || !proto.Equal(old, p) || out.PackagesFull {
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		p := byID[id]
+		h := t.packageHash(p)
+		now[id] = h
+		if old, ok := prev.packages[id]; !ok || old != h || out.PackagesFull {
 			out.Packages = append(out.Packages, p)
 			changed = true
 		}
 	}
 	if !out.PackagesFull {
 		for _, id := range slices.Sorted(maps.Keys(prev.packages)) {
-			if now[id] == nil {
+			if _, ok := now[id]; !ok {
 				out.RemovedPackages = append(out.RemovedPackages, id)
 				changed = true
 			}
@@ -126,16 +144,16 @@ func diffPackages(prev *sentAsset, r, out *agentpb.AssetRecord) bool {
 
 // diffItems does for items what diffPackages does for packages, for the
 // kinds collected in full.
-func diffItems(prev *sentAsset, r *agentpb.AssetRecord, kinds []string, out *agentpb.AssetRecord) bool {
+func (t *tracker) diffItems(prev *sentAsset, r *agentpb.AssetRecord, kinds []string, out *agentpb.AssetRecord) bool {
 	full := map[string]bool{}
 	for _, k := range kinds {
 		full[k] = true
 	}
 	fresh := len(out.ItemKinds) > 0 // a new asset: the server replaces these kinds
-	now := map[itemKey][]byte{}
+	now := map[itemKey]uint64{}
 	for _, it := range r.GetItems() {
 		if full[it.GetKind()] {
-			now[itemKey{it.GetKind(), it.GetKey()}] = it.GetData()
+			now[itemKey{it.GetKind(), it.GetKey()}] = maphash.Bytes(t.seed, it.GetData())
 		}
 	}
 	changed := false
@@ -144,7 +162,7 @@ func diffItems(prev *sentAsset, r *agentpb.AssetRecord, kinds []string, out *age
 		if !full[k.kind] {
 			continue
 		}
-		if old, ok := prev.items[k]; fresh || !ok || !bytes.Equal(old, it.GetData()) {
+		if old, ok := prev.items[k]; fresh || !ok || old != now[k] {
 			out.Items = append(out.Items, it)
 			changed = true
 		}

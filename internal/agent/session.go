@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -102,6 +104,9 @@ func (a *Agent) session(ctx context.Context) error {
 			if err := stream.Send(&m); err != nil {
 				return recvError(stream)
 			}
+			if len(payload) >= bigMessage {
+				a.bigSent.Store(seq)
+			}
 			if seq <= replayUpTo {
 				a.metrics.replayed.Inc()
 			}
@@ -124,6 +129,10 @@ func (a *Agent) session(ctx context.Context) error {
 	}
 }
 
+// bigMessage is the size from which a sent message's memory is returned
+// to the operating system once it is acknowledged.
+const bigMessage = 1 << 20
+
 // receive handles the server's messages until the stream ends.
 func (a *Agent) receive(stream agentpb.Agent_ConnectClient) error {
 	for {
@@ -137,6 +146,16 @@ func (a *Agent) receive(stream agentpb.Agent_ConnectClient) error {
 				return fmt.Errorf("agent: spool ack: %w", err)
 			}
 			a.metrics.acked.Inc()
+			if big := a.bigSent.Load(); big != 0 && b.Ack.GetSeq() >= big && a.bigSent.CompareAndSwap(big, 0) {
+				// The server has all of a large message (a full inventory):
+				// its copies (read from the spool, decoded, encoded by gRPC)
+				// are garbage now. An idle agent allocates too little for
+				// the GC to run soon, so return that memory at once. Two
+				// collections: buffers gRPC pooled (sync.Pool) survive the
+				// first in the pool's victim cache.
+				runtime.GC()
+				debug.FreeOSMemory()
+			}
 		case *agentpb.ServerMessage_Config:
 			a.applyConfig(b.Config)
 			a.o.Logger.Info("configuration from the server", "heartbeat_s", b.Config.GetHeartbeatSeconds(), "inventory_s", b.Config.GetInventorySeconds())

@@ -115,6 +115,7 @@ type Route struct {
 type Server struct {
 	o        Options
 	st       store.Store
+	tokens   *auth.Touches // st with token uses recorded in memory, written in the background
 	log      *slog.Logger
 	now      func() time.Time
 	hasher   *auth.Hasher
@@ -162,6 +163,7 @@ func newServer(o Options, table func(*Server) []route) *Server {
 	s := &Server{
 		o:        o,
 		st:       o.Store,
+		tokens:   auth.NewTouches(o.Store, 0),
 		log:      o.Logger.With("component", "api"),
 		now:      o.Now,
 		hasher:   auth.NewHasher(&auth.HasherOptions{Params: o.PasswordParams}),
@@ -309,7 +311,7 @@ func (s *Server) fallback() http.Handler {
 }
 
 func (s *Server) authenticate(r *http.Request) (auth.Principal, error) {
-	return auth.Authenticate(r.Context(), s.st, auth.BearerToken(r.Header.Get("Authorization")), s.now())
+	return auth.Authenticate(r.Context(), s.tokens, auth.BearerToken(r.Header.Get("Authorization")), s.now())
 }
 
 // remoteAddr is the caller's IP address (no port). Proxies are not

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -22,11 +23,50 @@ type conn struct {
 	out     chan *agentpb.ServerMessage
 	done    chan struct{} // closed to end the stream (revocation, replacement)
 	closed  atomic.Bool
+
+	// Group commit: the receive loop takes a slot of inflight per numbered
+	// message; the send loop gives it back when it sent the message's
+	// acknowledgement, so acks (capacity maxInFlight) never blocks the
+	// ingest loop.
+	inflight chan struct{}
+	acks     chan uint64
+	lastSeq  atomic.Uint64 // highest sequence number known committed
+	failed   atomic.Bool   // a message failed: the stream ends, later ones are not applied
+	errc     chan error    // the first failure
+}
+
+func newConn(agentID string, lastSeq uint64) *conn {
+	c := &conn{agentID: agentID, out: make(chan *agentpb.ServerMessage, 64), done: make(chan struct{}),
+		inflight: make(chan struct{}, maxInFlight), acks: make(chan uint64, maxInFlight), errc: make(chan error, 1)}
+	c.lastSeq.Store(lastSeq)
+	return c
 }
 
 func (c *conn) close() {
 	if c.closed.CompareAndSwap(false, true) {
 		close(c.done)
+	}
+}
+
+// ack queues the acknowledgement of a message holding an inflight slot.
+func (c *conn) ack(seq uint64) { c.acks <- seq }
+
+// committed notes that seq is committed.
+func (c *conn) committed(seq uint64) {
+	for {
+		old := c.lastSeq.Load()
+		if seq <= old || c.lastSeq.CompareAndSwap(old, seq) {
+			return
+		}
+	}
+}
+
+// fail ends the stream with err (the first failure wins).
+func (c *conn) fail(err error) {
+	c.failed.Store(true)
+	select {
+	case c.errc <- err:
+	default:
 	}
 }
 
@@ -59,7 +99,7 @@ func (s *Service) Connect(stream agentpb.Agent_ConnectServer) error {
 	if hello == nil {
 		return status.Error(codes.InvalidArgument, "the first message must be Hello")
 	}
-	c := &conn{agentID: a.ID, out: make(chan *agentpb.ServerMessage, 64), done: make(chan struct{})}
+	c := newConn(a.ID, a.LastSeq)
 	s.attach(c)
 	defer s.detach(c)
 	s.o.Metrics.Connected.Inc()
@@ -70,23 +110,51 @@ func (s *Service) Connect(stream agentpb.Agent_ConnectServer) error {
 		AgentId: a.ID, LastSeq: lastSeq, Config: s.configFor(a)}}}); err != nil {
 		return err
 	}
-	if err := s.o.Store.AgentHeartbeat(ctx, a.ID, s.o.Now(), nil); err != nil {
-		return s.internal("connect: touch", err)
-	}
+	s.hear(a.ID, s.o.Now(), nil)
 	s.o.Logger.Info("agent connected", "agent", a.ID, "version", hello.GetVersion(), "last_seq", lastSeq, "next_seq", hello.GetNextSeq())
 
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- s.sendLoop(stream, c) }()
 	recvErr := make(chan error, 1)
-	go func() { recvErr <- s.recvLoop(ctx, stream, c, &lastSeq) }()
+	go func() { recvErr <- s.recvLoop(ctx, stream, c) }()
 	select {
 	case err = <-recvErr:
+		if errors.Is(err, io.EOF) {
+			// The agent finished sending: acknowledge what it sent before
+			// ending the stream.
+			err = s.drain(c, sendErr)
+		}
 	case err = <-sendErr:
+	case err = <-c.errc:
 	case <-c.done:
 		err = status.Error(codes.Aborted, "stream closed by the server")
 	}
 	c.close()
 	return err
+}
+
+// drainTimeout bounds waiting for a closing stream's acknowledgements.
+const drainTimeout = 30 * time.Second
+
+// drain waits until every message the stream received is acknowledged
+// (all of its inflight slots are free), it fails, or drainTimeout.
+func (s *Service) drain(c *conn, sendErr <-chan error) error {
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	for range maxInFlight {
+		select {
+		case c.inflight <- struct{}{}:
+		case err := <-sendErr:
+			return err
+		case err := <-c.errc:
+			return err
+		case <-c.done:
+			return status.Error(codes.Aborted, "stream closed by the server")
+		case <-t.C:
+			return nil
+		}
+	}
+	return nil
 }
 
 func (s *Service) sendLoop(stream agentpb.Agent_ConnectServer, c *conn) error {
@@ -96,6 +164,11 @@ func (s *Service) sendLoop(stream agentpb.Agent_ConnectServer, c *conn) error {
 			if err := stream.Send(m); err != nil {
 				return err
 			}
+		case seq := <-c.acks:
+			if err := stream.Send(ack(seq)); err != nil {
+				return err
+			}
+			<-c.inflight
 		case <-c.done:
 			return nil
 		case <-stream.Context().Done():
@@ -104,68 +177,55 @@ func (s *Service) sendLoop(stream agentpb.Agent_ConnectServer, c *conn) error {
 	}
 }
 
-func (s *Service) recvLoop(ctx context.Context, stream agentpb.Agent_ConnectServer, c *conn, lastSeq *uint64) error {
+func (s *Service) recvLoop(ctx context.Context, stream agentpb.Agent_ConnectServer, c *conn) error {
 	for {
 		m, err := stream.Recv()
 		if err != nil {
 			return err
 		}
-		if err := s.handle(ctx, c, m, lastSeq); err != nil {
+		if err := s.handle(ctx, c, m); err != nil {
 			return err
 		}
 	}
 }
 
-// handle applies one message. Numbered messages are committed, then
-// acknowledged; a replay of a committed message is acknowledged again.
-func (s *Service) handle(ctx context.Context, c *conn, m *agentpb.AgentMessage, lastSeq *uint64) error {
+// handle takes one message. Every message counts as hearing from the
+// agent; numbered messages go to the agent's ingest loop, which commits,
+// then acknowledges them; a replay of a committed message is acknowledged
+// again at once.
+func (s *Service) handle(ctx context.Context, c *conn, m *agentpb.AgentMessage) error {
 	now := s.o.Now()
 	switch b := m.GetBody().(type) {
 	case *agentpb.AgentMessage_Heartbeat:
 		s.o.Metrics.Messages.WithLabelValues("heartbeat").Inc()
 		stats, _ := protojson.Marshal(b.Heartbeat.GetStats()) // camelCase, like every Vigil format
-		if err := s.o.Store.AgentHeartbeat(ctx, c.agentID, now, stats); err != nil {
-			return s.internal("heartbeat", err)
-		}
+		s.hear(c.agentID, now, stats)
 		return nil
 	case *agentpb.AgentMessage_Hello:
 		return status.Error(codes.InvalidArgument, "Hello sent twice")
 	}
+	s.hear(c.agentID, now, nil)
 	seq := m.GetSeq()
 	if seq == 0 {
 		return status.Error(codes.InvalidArgument, "a numbered message needs seq > 0")
 	}
 	kind := messageKind(m)
 	s.o.Metrics.Messages.WithLabelValues(kind).Inc()
-	if seq <= *lastSeq {
+	// A slot of the stream's window; the send loop frees it with the ack.
+	select {
+	case c.inflight <- struct{}{}:
+	case <-c.done:
+		return status.Error(codes.Aborted, "stream closed by the server")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if seq <= c.lastSeq.Load() {
 		s.o.Metrics.Duplicates.Inc()
-		return c.push(ctx, ack(seq))
+		c.ack(seq)
+		return nil
 	}
-	start := time.Now()
-	var changed []string
-	dup, err := s.o.Store.Ingest(ctx, c.agentID, seq, func(in store.Ingester) error {
-		var err error
-		changed, err = s.apply(ctx, in, c.agentID, m, now)
-		if err != nil {
-			return err
-		}
-		return in.TouchAgent(ctx, c.agentID, now, "", "")
-	})
-	if err != nil {
-		var bad badMessage
-		if errors.As(err, &bad) {
-			return status.Error(codes.InvalidArgument, bad.Error())
-		}
-		return s.internal("ingest", err)
-	}
-	s.o.Metrics.IngestTime.Observe(time.Since(start).Seconds())
-	if dup {
-		s.o.Metrics.Duplicates.Inc()
-	} else if len(changed) > 0 {
-		s.o.Assess(changed)
-	}
-	*lastSeq = seq
-	return c.push(ctx, ack(seq))
+	s.enqueue(c, m, now)
+	return nil
 }
 
 // badMessage is an agent message the server refuses; the stream ends
@@ -435,9 +495,17 @@ func (s *Service) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// CheckSilent runs one watchdog pass.
+// CheckSilent runs one watchdog pass: it writes the liveness heard since
+// the last pass (FlushLiveness), then marks silent the agents whose last
+// message is older than twice their heartbeat. The store's LastSeen is
+// then at least as recent as what was heard before the pass began, so
+// however slow the store, an agent heard in time is not called silent.
 func (s *Service) CheckSilent(ctx context.Context) {
 	now := s.o.Now()
+	if err := s.FlushLiveness(ctx); err != nil {
+		s.o.Logger.Error("watchdog", "err", err)
+		return // LastSeen in the store may be stale: no verdict this pass
+	}
 	silent, err := s.o.Store.SilentAgents(ctx, now)
 	if err != nil {
 		s.o.Logger.Error("watchdog", "err", err)
@@ -445,6 +513,10 @@ func (s *Service) CheckSilent(ctx context.Context) {
 	}
 	var evs []store.Event
 	for _, a := range silent {
+		if t, ok := s.lastHeard(a.ID); ok && a.Heartbeat > 0 && now.Sub(t) <= 2*a.Heartbeat {
+			s.markHeard(a.ID) // heard meanwhile: the next flush clears Silent
+			continue
+		}
 		s.o.Metrics.Silent.Inc()
 		s.o.Logger.Warn("agent silent", "agent", a.ID, "hostname", a.Hostname, "last_seen", a.LastSeen)
 		data, _ := json.Marshal(map[string]any{"hostname": a.Hostname, "lastSeen": a.LastSeen, "heartbeat": a.Heartbeat.String()})

@@ -67,6 +67,15 @@ type Service struct {
 
 	mu    sync.Mutex
 	conns map[string]*conn // agent ID → its current stream
+
+	liveMu sync.Mutex
+	live   map[string]*heard // agent ID → last heard (liveness.go)
+
+	// Group commit (ingest.go).
+	loopsOnce sync.Once
+	queues    []*queue
+	loops     sync.WaitGroup
+	stopLoops context.CancelFunc
 }
 
 // New returns a Service.
@@ -89,7 +98,20 @@ func New(o Options) *Service {
 	if o.Assess == nil {
 		o.Assess = func([]string) {}
 	}
-	return &Service{o: o, conns: map[string]*conn{}}
+	return &Service{o: o, conns: map[string]*conn{}, live: map[string]*heard{}}
+}
+
+// Close stops the ingest loops (messages still queued are not
+// acknowledged: their agents send them again) and writes the liveness
+// heard since the last watchdog pass. Call it once the gRPC server has
+// stopped.
+func (s *Service) Close(ctx context.Context) error {
+	s.loopsOnce.Do(func() {}) // no loop starts after Close
+	if s.stopLoops != nil {
+		s.stopLoops()
+	}
+	s.loops.Wait()
+	return s.FlushLiveness(ctx)
 }
 
 // Register adds the service to a gRPC server.

@@ -13,6 +13,7 @@ type Metrics struct {
 	Rejected   *prometheus.CounterVec // streams refused, by reason
 	Silent     prometheus.Counter     // agents that went silent
 	IngestTime prometheus.Histogram   // seconds from receipt to commit
+	Batches    prometheus.Histogram   // messages per ingest transaction (group commit)
 }
 
 // NewMetrics creates the metrics and registers them with reg when it is
@@ -29,11 +30,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vigil_server_agent_rejected_total", Help: "Agent calls refused, by reason."},
 			[]string{"reason"}),
 		Silent: prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_server_agents_silent_total", Help: "Times an agent went silent for more than twice its heartbeat."}),
-		IngestTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigil_server_ingest_seconds", Help: "Time to commit one agent message.",
+		IngestTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigil_server_ingest_seconds", Help: "Time from receipt to commit of one agent message.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		Batches: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "vigil_server_ingest_batch_messages", Help: "Agent messages committed in one store transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 9)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Connected, m.Messages, m.Duplicates, m.Events, m.Enrolled, m.Rejected, m.Silent, m.IngestTime)
+		reg.MustRegister(m.Connected, m.Messages, m.Duplicates, m.Events, m.Enrolled, m.Rejected, m.Silent, m.IngestTime, m.Batches)
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 const assetCols = `id, kind, name, agent_id, parent_id, os, platform, cloud, region, labels, attrs, first_seen, last_seen, gone, risk`
@@ -39,10 +40,25 @@ var assetsList = &listDef{
 		"region":    fExact("region"),
 		"agent_id":  fExact("agent_id"),
 		"parent_id": fExact("parent_id"),
-		"label":     fLabel("labels"),
+		"label":     fAssetLabel,
 		"gone":      fBool("gone"),
 		"min_risk":  fMin("risk"),
 	},
+}
+
+// fAssetLabel matches "k=v" among an asset's labels: on SQLite through
+// asset_labels (kept by triggers), on PostgreSQL through the GIN index of
+// the labels column.
+func fAssetLabel(w *where, v string) error {
+	if w.db.pg() {
+		return fLabel("labels")(w, v)
+	}
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return invalidf("label %q (want key=value)", v)
+	}
+	w.add("id IN (SELECT asset_id FROM asset_labels WHERE key = ? AND value = ?)", k, val)
+	return nil
 }
 
 // ListAssets lists assets. Filters: kind (enumerated), name (substring,
@@ -50,11 +66,18 @@ var assetsList = &listDef{
 // label (k=v), gone ("true"/"false", false when absent), min_risk; sorts:
 // name (default), last_seen, first_seen, risk.
 func (db *DB) ListAssets(ctx context.Context, o ListOptions) (Page[Asset], error) {
+	return list(ctx, db, assetsList, o, assetsQuery, assetsWhere(db, o))
+}
+
+var assetsQuery = query[Asset]{cols: assetCols, from: "assets", dests: assetDests}
+
+// assetsWhere holds the conditions of ListAssets beyond its filters.
+func assetsWhere(db *DB, o ListOptions) *where {
 	w := &where{db: db}
 	if _, ok := o.Filter["gone"]; !ok {
 		w.add("gone = FALSE")
 	}
-	return list(ctx, db, assetsList, o, query[Asset]{cols: assetCols, from: "assets", dests: assetDests}, w)
+	return w
 }
 
 // AssetIDs returns the IDs of every asset that is not gone and has

@@ -32,15 +32,24 @@ const (
 // SQLite: one write connection (every write transaction runs on it, so
 // concurrent writers queue in Go instead of failing with SQLITE_BUSY) and
 // a pool of read-only connections that read in parallel with it (WAL).
-// PostgreSQL: one pool for both.
+// PostgreSQL: a pool for writes and one for reads.
 type DB struct {
 	dialect string
 	w       *sql.DB // writes and transactions
-	r       *sql.DB // reads; the same as w on PostgreSQL
+	r       *sql.DB // reads
 	// optimized is when SQLite's planner statistics were last refreshed
 	// (unix seconds).
 	optimized atomic.Int64
 }
+
+// sqliteAnalysisLimit bounds the rows PRAGMA optimize samples per index
+// (a full ANALYZE runs after migrations: DB.analyze).
+const sqliteAnalysisLimit = 1000
+
+// optimizeTimeout bounds PRAGMA optimize, which also counts each analyzed
+// table's rows: on a 13.5 GB file that took more than 5 minutes. An
+// interrupted optimize keeps the statistics it had.
+const optimizeTimeout = 5 * time.Second
 
 // optimizeEvery is how often a long-running SQLite store refreshes its
 // planner statistics (PRAGMA optimize, after a write transaction).
@@ -107,9 +116,15 @@ func openSQLite(ctx context.Context, path, query string) (*DB, error) {
 	}
 	f.Close()
 
-	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "cache_size(-32768)", "temp_store(MEMORY)"}
-	wuri := sqliteURI(abs, "immediate", append([]string{"journal_mode(WAL)", "synchronous(" + sync + ")", "analysis_limit(1000)"}, common...))
-	ruri := sqliteURI(abs, "", append([]string{"query_only(1)"}, common...))
+	// Readers never wait for the writer under WAL (each reads its own
+	// snapshot); busy_timeout covers the short moments a checkpoint or
+	// recovery locks them out. The write connection, which group commit
+	// keeps busy, gets the larger page cache: batches of many agents'
+	// messages touch pages all over a large file.
+	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "temp_store(MEMORY)"}
+	wuri := sqliteURI(abs, "immediate", append([]string{"journal_mode(WAL)", "synchronous(" + sync + ")",
+		"analysis_limit(" + strconv.Itoa(sqliteAnalysisLimit) + ")", "cache_size(-131072)"}, common...))
+	ruri := sqliteURI(abs, "", append([]string{"query_only(1)", "cache_size(-32768)"}, common...))
 
 	db := &DB{dialect: dialectSQLite}
 	if db.w, err = sql.Open("sqlite", wuri); err != nil {
@@ -128,7 +143,9 @@ func openSQLite(ctx context.Context, path, query string) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
-	n := max(runtime.GOMAXPROCS(0), 4)
+	// More readers than cores: a quick indexed page need not wait for a
+	// slow one (SQLite reads never wait for the writer under WAL).
+	n := max(2*runtime.GOMAXPROCS(0), 8)
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
 	if err := db.migrate(ctx); err != nil {
@@ -136,11 +153,8 @@ func openSQLite(ctx context.Context, path, query string) (*DB, error) {
 		return nil, err
 	}
 	// Gathers the planner's statistics where they are missing or stale
-	// (bounded by analysis_limit, so cheap on a large file).
-	if _, err := db.w.ExecContext(ctx, "PRAGMA optimize=0x10002"); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
-	}
+	// (bounded by analysis_limit and optimizeTimeout).
+	db.optimize(ctx)
 	db.optimized.Store(time.Now().Unix())
 	return db, nil
 }
@@ -177,16 +191,23 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
-	sdb := stdlib.OpenDB(*cfg)
-	sdb.SetMaxOpenConns(16)
-	sdb.SetMaxIdleConns(8)
-	db := &DB{dialect: dialectPostgres, w: sdb, r: sdb}
-	if err := sdb.PingContext(ctx); err != nil {
-		sdb.Close()
+	// Two pools: writes (ingest, whose group commit holds few connections)
+	// and reads (the API), so a list never waits for a connection behind
+	// hundreds of ingest requests. Idle connections are kept: reopening
+	// one costs more than a simple query.
+	w := stdlib.OpenDB(*cfg)
+	w.SetMaxOpenConns(16)
+	w.SetMaxIdleConns(16)
+	r := stdlib.OpenDB(*cfg)
+	r.SetMaxOpenConns(16)
+	r.SetMaxIdleConns(16)
+	db := &DB{dialect: dialectPostgres, w: w, r: r}
+	if err := w.PingContext(ctx); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
 	if err := db.migrate(ctx); err != nil {
-		sdb.Close()
+		db.Close()
 		return nil, err
 	}
 	return db, nil
@@ -200,8 +221,9 @@ func (db *DB) Close() error {
 	}
 	if db.w != nil {
 		if db.dialect == dialectSQLite {
-			// Keeps the planner's statistics fresh (cheap when nothing changed).
-			db.w.Exec("PRAGMA optimize")
+			// Keeps the planner's statistics fresh (cheap when nothing
+			// changed, and bounded when much did).
+			db.optimize(context.Background())
 		}
 		errs = append(errs, db.w.Close())
 	}
@@ -292,6 +314,16 @@ func (db *DB) maybeOptimize(ctx context.Context) {
 	if now-last < int64(optimizeEvery/time.Second) || !db.optimized.CompareAndSwap(last, now) {
 		return
 	}
+	db.optimize(ctx)
+}
+
+// optimize runs SQLite's PRAGMA optimize on the write connection,
+// analyzing (with analysis_limit) the tables whose statistics are missing
+// or stale, within optimizeTimeout: the driver interrupts it at the
+// deadline. Its failure is harmless.
+func (db *DB) optimize(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, optimizeTimeout)
+	defer cancel()
 	db.w.ExecContext(ctx, "PRAGMA optimize=0x10002")
 }
 

@@ -78,6 +78,23 @@ func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
 		return err
 	}
 	db := c.db
+	// Most upserts are an agent's periodic delta repeating an asset that
+	// did not change: then only last_seen is written, so only the indexes
+	// holding it change, not the dozen others an upsert of every column
+	// rewrites.
+	labelsSame, attrsSame := `labels IS ?`, `attrs IS ?`
+	if db.pg() {
+		labelsSame, attrsSame = `labels IS NOT DISTINCT FROM ?::jsonb`, `attrs::text IS NOT DISTINCT FROM ?::text`
+	}
+	res, err := c.exec(ctx, `UPDATE assets SET last_seen = ? WHERE id = ? AND gone = FALSE AND kind = ? AND name = ?
+		AND agent_id = ? AND parent_id = ? AND os = ? AND platform = ? AND cloud = ? AND region = ? AND `+labelsSame+` AND `+attrsSame,
+		db.tv(a.LastSeen), a.ID, a.Kind, a.Name, a.AgentID, a.ParentID, a.OS, a.Platform, a.Cloud, a.Region, labelsArg(a.Labels), attrs)
+	if err != nil {
+		return fmt.Errorf("store: upsert asset %s: %w", a.ID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		return nil
+	}
 	_, err = c.exec(ctx, `INSERT INTO assets (id, kind, name, agent_id, parent_id, os, platform, cloud, region, labels, attrs, first_seen, last_seen, gone, risk)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, agent_id = excluded.agent_id,

@@ -335,74 +335,23 @@ type query[T any] struct {
 	dests    func(*T) []any
 }
 
+// listQuery is the SQL of one page of a list, with what reading it needs.
+type listQuery struct {
+	sql     string
+	args    []any
+	keys    []column
+	sortKey string
+	limit   int
+}
+
 // list runs one page of def with options o. w holds conditions the caller
 // adds beyond the filters (and gets the filters' conditions).
 func list[T any](ctx context.Context, db *DB, def *listDef, o ListOptions, q query[T], w *where) (Page[T], error) {
-	if w == nil {
-		w = &where{db: db}
+	lq, err := buildList(db, def, o, q, w)
+	if err != nil {
+		return Page[T]{}, err
 	}
-	for _, k := range slices.Sorted(maps.Keys(o.Filter)) {
-		f, ok := def.filters[k]
-		if !ok {
-			return Page[T]{}, invalidf("unknown filter %q for %s (want %s)", k, def.tag, strings.Join(slices.Sorted(maps.Keys(def.filters)), ", "))
-		}
-		if f == nil {
-			continue // handled by the caller
-		}
-		if err := f(w, o.Filter[k]); err != nil {
-			return Page[T]{}, err
-		}
-	}
-	sortKey := o.Sort
-	if sortKey == "" {
-		sortKey = def.def
-	}
-	sc, ok := def.sorts[sortKey]
-	if !ok {
-		return Page[T]{}, invalidf("unknown sort %q for %s (want %s)", o.Sort, def.tag, strings.Join(slices.Sorted(maps.Keys(def.sorts)), ", "))
-	}
-	limit := o.Limit
-	switch {
-	case limit < 0:
-		return Page[T]{}, invalidf("negative limit %d", limit)
-	case limit == 0:
-		limit = defaultLimit
-	case limit > maxLimit:
-		limit = maxLimit
-	}
-	keys := append([]column{sc}, def.ties...)
-	exprs := make([]string, len(keys))
-	for i, k := range keys {
-		exprs[i] = k.expr
-	}
-	dir, cmp := "ASC", ">"
-	if o.Desc {
-		dir, cmp = "DESC", "<"
-	}
-	if o.Cursor != "" {
-		c, err := decodeCursor(o.Cursor)
-		if err != nil || c.List != def.tag || c.Sort != sortKey || c.Desc != o.Desc || len(c.Ties) != len(def.ties) {
-			return Page[T]{}, invalidf("cursor does not belong to this list and sort order")
-		}
-		args := make([]any, len(keys))
-		for i, k := range keys {
-			raw := c.Val
-			if i > 0 {
-				raw = c.Ties[i-1]
-			}
-			if args[i], err = db.keyArg(k.kind, raw); err != nil {
-				return Page[T]{}, invalidf("bad cursor")
-			}
-		}
-		w.add("("+strings.Join(exprs, ", ")+") "+cmp+" ("+marks(len(keys))+")", args...)
-	}
-	order := make([]string, len(exprs))
-	for i, e := range exprs {
-		order[i] = e + " " + dir
-	}
-	sqlText := "SELECT " + q.cols + ", " + strings.Join(exprs, ", ") + " FROM " + q.from + w.sql() +
-		" ORDER BY " + strings.Join(order, ", ") + " LIMIT " + strconv.Itoa(limit+1)
-	args := append(append([]any(nil), q.fromArgs...), w.args...)
+	sqlText, args, keys, sortKey, limit := lq.sql, lq.args, lq.keys, lq.sortKey, lq.limit
 	rows, err := db.reader().query(ctx, sqlText, args...)
 	if err != nil {
 		return Page[T]{}, fmt.Errorf("store: list %s: %w", def.tag, err)
@@ -438,6 +387,76 @@ func list[T any](ctx context.Context, db *DB, def *listDef, o ListOptions, q que
 		return Page[T]{}, fmt.Errorf("store: list %s: %w", def.tag, db.mapErr(err))
 	}
 	return page, nil
+}
+
+// buildList makes the SQL of one page of def with options o.
+func buildList[T any](db *DB, def *listDef, o ListOptions, q query[T], w *where) (listQuery, error) {
+	if w == nil {
+		w = &where{db: db}
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Filter)) {
+		f, ok := def.filters[k]
+		if !ok {
+			return listQuery{}, invalidf("unknown filter %q for %s (want %s)", k, def.tag, strings.Join(slices.Sorted(maps.Keys(def.filters)), ", "))
+		}
+		if f == nil {
+			continue // handled by the caller
+		}
+		if err := f(w, o.Filter[k]); err != nil {
+			return listQuery{}, err
+		}
+	}
+	sortKey := o.Sort
+	if sortKey == "" {
+		sortKey = def.def
+	}
+	sc, ok := def.sorts[sortKey]
+	if !ok {
+		return listQuery{}, invalidf("unknown sort %q for %s (want %s)", o.Sort, def.tag, strings.Join(slices.Sorted(maps.Keys(def.sorts)), ", "))
+	}
+	limit := o.Limit
+	switch {
+	case limit < 0:
+		return listQuery{}, invalidf("negative limit %d", limit)
+	case limit == 0:
+		limit = defaultLimit
+	case limit > maxLimit:
+		limit = maxLimit
+	}
+	keys := append([]column{sc}, def.ties...)
+	exprs := make([]string, len(keys))
+	for i, k := range keys {
+		exprs[i] = k.expr
+	}
+	dir, cmp := "ASC", ">"
+	if o.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if o.Cursor != "" {
+		c, err := decodeCursor(o.Cursor)
+		if err != nil || c.List != def.tag || c.Sort != sortKey || c.Desc != o.Desc || len(c.Ties) != len(def.ties) {
+			return listQuery{}, invalidf("cursor does not belong to this list and sort order")
+		}
+		args := make([]any, len(keys))
+		for i, k := range keys {
+			raw := c.Val
+			if i > 0 {
+				raw = c.Ties[i-1]
+			}
+			if args[i], err = db.keyArg(k.kind, raw); err != nil {
+				return listQuery{}, invalidf("bad cursor")
+			}
+		}
+		w.add("("+strings.Join(exprs, ", ")+") "+cmp+" ("+marks(len(keys))+")", args...)
+	}
+	order := make([]string, len(exprs))
+	for i, e := range exprs {
+		order[i] = e + " " + dir
+	}
+	sqlText := "SELECT " + q.cols + ", " + strings.Join(exprs, ", ") + " FROM " + q.from + w.sql() +
+		" ORDER BY " + strings.Join(order, ", ") + " LIMIT " + strconv.Itoa(limit+1)
+	args := append(append([]any(nil), q.fromArgs...), w.args...)
+	return listQuery{sql: sqlText, args: args, keys: keys, sortKey: sortKey, limit: limit}, nil
 }
 
 func encodeCursor(c cursor) string {

@@ -409,6 +409,9 @@ type Store interface {
 	// AgentHeartbeat sets the agent's LastSeen and Stats (kept when stats
 	// is empty) and clears Silent.
 	AgentHeartbeat(ctx context.Context, id string, seen time.Time, stats json.RawMessage) error
+	// AgentsSeen records many agents' liveness in batches: LastSeen
+	// (never moved back), Stats when given, Silent cleared.
+	AgentsSeen(ctx context.Context, seen []AgentSeen) error
 	// SetAgentConfig stores the configuration pushed to the agent.
 	SetAgentConfig(ctx context.Context, id string, config json.RawMessage) error
 	// SilentAgents marks agents not revoked, not yet silent, whose LastSeen
@@ -422,6 +425,10 @@ type Store interface {
 	// and LastSeq is unchanged. fn must use only its Ingester, never the
 	// Store (on SQLite the transaction holds the only write connection).
 	Ingest(ctx context.Context, agentID string, seq uint64, fn func(Ingester) error) (duplicate bool, err error)
+	// IngestBatch applies many agents' messages in one transaction, each
+	// as Ingest would (deduplicated on (agent, seq), advancing LastSeq),
+	// a failing message rolled back alone; see DB.IngestBatch.
+	IngestBatch(ctx context.Context, msgs []IngestMessage) ([]IngestResult, error)
 
 	// Assets.
 	Asset(ctx context.Context, id string) (Asset, error)
