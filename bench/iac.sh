@@ -105,9 +105,9 @@ measure() { # corpus tool nruns nwarm -- command... (REPORT replaced by the repo
 		if [ "$rc" = 124 ]; then
 			printf '%s\t%s\ttimed out after %s s\n' "$c" "$tool" "$timeout_s" >>"$work/notes.tsv"
 		fi
-		[ "$i" -ge 1 ] && printf '%s\t%s\t%d\t%s\t%s\t%d\n' "$c" "$tool" "$i" "$wall" "${rss:-0}" "$rc" >>"$work/times.tsv"
+		if [ "$i" -ge 1 ]; then printf '%s\t%s\t%d\t%s\t%s\t%d\n' "$c" "$tool" "$i" "$wall" "${rss:-0}" "$rc" >>"$work/times.tsv"; fi
 		say "$c $tool run $i: $wall s, ${rss:-?} KiB, exit $rc"
-		[ "$rc" = 124 ] && break
+		if [ "$rc" = 124 ]; then break; fi
 	done
 }
 count() { # corpus tool reportfile
