@@ -1,0 +1,943 @@
+//go:build ignore
+
+// SPDX-License-Identifier: GPL-2.0
+//
+// Vigil's runtime sensor: tracepoint programs that report process, network,
+// file and privilege events into one BPF ring buffer. CO-RE against the
+// running kernel's BTF; no kprobes, no fentry.
+//
+// Every record starts with struct hdr; the body depends on hdr.kind. The
+// layout is mirrored by internal/sensor/record.go, which decodes it with
+// bounds checks. Keep both in step.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+// Record kinds (record.go: rk*).
+enum {
+	RK_EXEC = 1,
+	RK_FORK,
+	RK_EXIT,
+	RK_CONNECT,
+	RK_ACCEPT,
+	RK_BIND,
+	RK_LISTEN,
+	RK_TCP_STATE,
+	RK_OPEN,
+	RK_UNLINK,
+	RK_RENAME,
+	RK_CHMOD,
+	RK_SETUID,
+	RK_SETGID,
+	RK_CAPSET,
+	RK_PTRACE,
+	RK_MEMFD,
+	RK_MOUNT,
+	RK_BPF,
+	RK_MODULE,
+	RK_MAX, // keep last; sizes the drop counters
+};
+
+// hdr.flags
+#define HF_TTY 1
+#define HF_EXE_DELETED 2
+#define HF_EXE_MEMFD 4
+
+#define PATH_SZ 256 // file paths, truncated (also the LPM key size)
+#define ARGV_SZ 4096 // exec argument block, truncated
+#define DNAME_SZ 32
+#define SADDR_SZ 112 // raw sockaddr copied from user memory
+#define BPFATTR_SZ 64
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+
+#define O_WRONLY 01
+#define O_RDWR 02
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
+
+struct hdr {
+	u16 kind;
+	u16 size; // whole record, header included
+	u32 flags;
+	u64 ktime; // boot-relative ns
+	u64 start; // process start, boot-relative ns
+	u64 cgroup;
+	u64 cap_eff;
+	u64 cap_prm;
+	s64 result;
+	u32 tid;
+	u32 pid;
+	u32 ppid;
+	u32 uid;
+	u32 gid;
+	u32 euid;
+	u32 egid;
+	u32 mntns;
+	u32 pidns;
+	u32 _pad;
+	char comm[16];
+}; // 112 bytes
+
+struct exec_body {
+	u32 argv_len;
+	u32 _pad;
+	char dname[DNAME_SZ]; // the executable's file name (memfd:NAME for memfds)
+	char filename[PATH_SZ]; // as passed to execve
+	char argv[ARGV_SZ]; // NUL-separated, argv_len bytes sent
+};
+
+struct fork_body {
+	u32 child_pid;
+	u32 _pad;
+	u64 child_start;
+};
+
+struct exit_body {
+	s32 code;
+	u32 _pad;
+};
+
+struct net_body {
+	s32 fd;
+	u16 family; // from the socket (0 if unknown)
+	u16 type;
+	u16 protocol;
+	u16 sport; // host order
+	u16 dport;
+	u16 ulen; // bytes of uaddr
+	u8 saddr[16];
+	u8 daddr[16];
+	u8 uaddr[SADDR_SZ]; // connect/bind: the sockaddr the caller passed
+};
+
+struct tcp_body {
+	u16 family;
+	u16 sport;
+	u16 dport;
+	u16 _pad;
+	s32 oldstate;
+	s32 newstate;
+	u8 saddr[16];
+	u8 daddr[16];
+};
+
+struct file_body {
+	u32 flags; // open flags; rename flags
+	u32 mode;
+	char path[PATH_SZ];
+	char path2[PATH_SZ]; // rename destination
+};
+
+struct cred_body {
+	s64 args[3]; // requested ids (-1 = unchanged)
+};
+
+struct ptrace_body {
+	s64 request;
+	u32 target;
+	u32 _pad;
+};
+
+struct memfd_body {
+	u32 flags;
+	u32 _pad;
+	char name[PATH_SZ];
+};
+
+struct mount_body {
+	u64 flags;
+	char source[PATH_SZ];
+	char target[PATH_SZ];
+	char fstype[DNAME_SZ];
+};
+
+struct bpf_body {
+	u32 cmd;
+	u32 _pad;
+	u8 attr[BPFATTR_SZ]; // head of union bpf_attr
+};
+
+struct module_body {
+	s32 fd; // finit_module; -1 for init_module
+	u32 _pad;
+	char name[DNAME_SZ]; // finit_module: the file's name
+	char args[PATH_SZ];
+};
+
+struct record {
+	struct hdr h;
+	union {
+		struct exec_body exec;
+		struct fork_body fork;
+		struct exit_body exit;
+		struct net_body net;
+		struct tcp_body tcp;
+		struct file_body file;
+		struct cred_body cred;
+		struct ptrace_body ptrace;
+		struct memfd_body memfd;
+		struct mount_body mount;
+		struct bpf_body bpf;
+		struct module_body module;
+	};
+};
+
+// A syscall between its enter and exit tracepoints.
+struct inflight {
+	u32 kind;
+	u32 _pad;
+	u64 args[6];
+	char path[PATH_SZ]; // opens: the path as read (and matched) at entry
+};
+
+// The LPM key: a path prefix (prefixlen in bits) or, for lookups, a path.
+struct path_key {
+	u32 prefixlen;
+	char path[PATH_SZ];
+};
+
+// Watched-path values.
+#define PW_WRITES_ONLY 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); // resized from user space
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RK_MAX);
+	__type(key, u32);
+	__type(value, u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct record);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct path_key);
+} keybuf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, struct inflight);
+} inflights SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__type(key, struct path_key);
+	__type(value, u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} watched SEC(".maps");
+
+static __always_inline struct record *scratch_record(void)
+{
+	u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void count_drop(u32 kind)
+{
+	u64 *n = bpf_map_lookup_elem(&drops, &kind);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline void fill_hdr(struct hdr *h, u32 kind)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	u64 id = bpf_get_current_pid_tgid();
+	u64 ug = bpf_get_current_uid_gid();
+
+	h->kind = kind;
+	h->flags = 0;
+	h->ktime = bpf_ktime_get_boot_ns();
+	h->tid = (u32)id;
+	h->pid = id >> 32;
+	h->uid = (u32)ug;
+	h->gid = ug >> 32;
+	h->result = 0;
+	h->cgroup = bpf_get_current_cgroup_id();
+	h->start = BPF_CORE_READ(t, group_leader, start_boottime);
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	h->euid = BPF_CORE_READ(t, cred, euid.val);
+	h->egid = BPF_CORE_READ(t, cred, egid.val);
+	h->cap_eff = BPF_CORE_READ(t, cred, cap_effective.val);
+	h->cap_prm = BPF_CORE_READ(t, cred, cap_permitted.val);
+	h->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	struct pid *tp = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(tp, level);
+	h->pidns = BPF_CORE_READ(tp, numbers[level].ns, ns.inum);
+	if (BPF_CORE_READ(t, signal, tty))
+		h->flags |= HF_TTY;
+	// Running from an unlinked file (memfds too: tp_exec tells them apart).
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	if (exe && BPF_CORE_READ(exe, f_path.dentry, d_inode, __i_nlink) == 0)
+		h->flags |= HF_EXE_DELETED;
+	h->_pad = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline void submit(struct record *r, u32 size)
+{
+	if (size > sizeof(*r))
+		size = sizeof(*r);
+	r->h.size = size;
+	if (bpf_ringbuf_output(&events, r, size, 0))
+		count_drop(r->h.kind);
+}
+
+// ---- processes ----
+
+SEC("tracepoint/sched/sched_process_exec")
+int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct record *r = scratch_record();
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, RK_EXEC);
+	struct exec_body *b = &r->exec;
+
+	unsigned int loc = BPF_CORE_READ(ctx, __data_loc_filename) & 0xFFFF;
+	b->filename[0] = 0;
+	bpf_probe_read_kernel_str(b->filename, sizeof(b->filename), (void *)ctx + loc);
+
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	struct dentry *d = BPF_CORE_READ(exe, f_path.dentry);
+	b->dname[0] = 0;
+	bpf_probe_read_kernel_str(b->dname, sizeof(b->dname), BPF_CORE_READ(d, d_name.name));
+	bool memfd = b->dname[0] == 'm' && b->dname[1] == 'e' && b->dname[2] == 'm' &&
+		     b->dname[3] == 'f' && b->dname[4] == 'd' && b->dname[5] == ':';
+	if (memfd) {
+		r->h.flags |= HF_EXE_MEMFD;
+		r->h.flags &= ~HF_EXE_DELETED;
+	}
+
+	unsigned long start = BPF_CORE_READ(t, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(t, mm, arg_end);
+	u64 n = end > start ? end - start : 0;
+	if (n > ARGV_SZ - 1)
+		n = ARGV_SZ - 1;
+	n &= ARGV_SZ - 1;
+	if (n && bpf_probe_read_user(b->argv, n, (void *)start))
+		n = 0;
+	b->argv_len = n;
+	b->_pad = 0;
+	submit(r, sizeof(struct hdr) + offsetof(struct exec_body, argv) + n);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int rtp_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	u32 cpid = BPF_CORE_READ(child, pid);
+	u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (cpid != ctgid) // a new thread, not a process
+		return 0;
+	struct record *r = scratch_record();
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, RK_FORK);
+	r->fork.child_pid = cpid;
+	r->fork._pad = 0;
+	r->fork.child_start = BPF_CORE_READ(child, start_boottime);
+	submit(r, sizeof(struct hdr) + sizeof(struct fork_body));
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int tp_exit(void *ctx)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(t, signal, live.counter) != 0) // other threads remain
+		return 0;
+	struct record *r = scratch_record();
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, RK_EXIT);
+	r->exit.code = BPF_CORE_READ(t, exit_code);
+	r->exit._pad = 0;
+	submit(r, sizeof(struct hdr) + sizeof(struct exit_body));
+	return 0;
+}
+
+// ---- syscalls: entry stash, exit report ----
+
+// stash remembers a syscall's first nargs arguments until its exit. Only
+// the syscall's own arguments may be read: a program that reads past the
+// tracepoint's record is refused at attach time.
+static __always_inline void stash(struct trace_event_raw_sys_enter *ctx, u32 kind, int nargs)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct inflight in = {};
+	in.kind = kind;
+	// Field by field: the verifier refuses loads through a moved ctx pointer.
+	if (nargs > 0)
+		in.args[0] = ctx->args[0];
+	if (nargs > 1)
+		in.args[1] = ctx->args[1];
+	if (nargs > 2)
+		in.args[2] = ctx->args[2];
+	if (nargs > 3)
+		in.args[3] = ctx->args[3];
+	if (nargs > 4)
+		in.args[4] = ctx->args[4];
+	if (nargs > 5)
+		in.args[5] = ctx->args[5];
+	bpf_map_update_elem(&inflights, &tid, &in, BPF_ANY);
+}
+
+static __always_inline struct inflight *unstash(u32 kind)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
+	if (!in || in->kind != kind)
+		return 0;
+	return in;
+}
+
+static __always_inline void unstash_done(void)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&inflights, &tid);
+}
+
+// watch_lookup reads a user path into the per-CPU key buffer and looks it
+// up among the watched prefixes. It returns the prefix's value or NULL.
+static __always_inline u32 *watch_lookup(const char *upath)
+{
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	if (!k)
+		return 0;
+	long n = bpf_probe_read_user_str(k->path, sizeof(k->path), upath);
+	if (n <= 1 || k->path[0] != '/')
+		return 0;
+	k->prefixlen = (n - 1) * 8; // without the NUL
+	return bpf_map_lookup_elem(&watched, k);
+}
+
+static __always_inline struct file *fd_file(struct task_struct *t, long fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return 0;
+	struct file **arr = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	return f;
+}
+
+// sock_of returns the socket behind fd, or NULL if fd is not a socket.
+static __always_inline struct sock *sock_of(long fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct file *f = fd_file(t, fd);
+	if (!f)
+		return 0;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct socket *s = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(s, sk);
+}
+
+static __always_inline void fill_sock(struct net_body *b, struct sock *sk)
+{
+	b->family = 0;
+	b->type = 0;
+	b->protocol = 0;
+	b->sport = 0;
+	b->dport = 0;
+	__builtin_memset(b->saddr, 0, sizeof(b->saddr));
+	__builtin_memset(b->daddr, 0, sizeof(b->daddr));
+	if (!sk)
+		return;
+	b->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	b->type = BPF_CORE_READ(sk, sk_type);
+	b->protocol = BPF_CORE_READ(sk, sk_protocol);
+	if (b->family == AF_INET) {
+		bpf_core_read(b->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(b->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (b->family == AF_INET6) {
+		bpf_core_read(b->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(b->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	if (b->family == AF_INET || b->family == AF_INET6) {
+		b->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		b->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+}
+
+static __always_inline void net_exit(struct trace_event_raw_sys_exit *ctx, u32 kind, int with_uaddr)
+{
+	struct inflight *in = unstash(kind);
+	if (!in)
+		return;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return;
+	}
+	fill_hdr(&r->h, kind);
+	r->h.result = ctx->ret;
+	struct net_body *b = &r->net;
+	long fd = kind == RK_ACCEPT ? ctx->ret : (long)in->args[0];
+	b->fd = fd;
+	b->ulen = 0;
+	fill_sock(b, ctx->ret >= 0 || ctx->ret == -EINPROGRESS ? sock_of(fd) : sock_of((long)in->args[0]));
+	if (with_uaddr) {
+		u64 len = in->args[2];
+		if (len > SADDR_SZ)
+			len = SADDR_SZ;
+		if (len && !bpf_probe_read_user(b->uaddr, len & 0x7f, (void *)in->args[1]))
+			b->ulen = len;
+	}
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct net_body));
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_CONNECT, 3); return 0; }
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_CONNECT, 1); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int enter_bind(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_BIND, 3); return 0; }
+SEC("tracepoint/syscalls/sys_exit_bind")
+int exit_bind(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_BIND, 1); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int enter_listen(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_LISTEN, 2); return 0; }
+SEC("tracepoint/syscalls/sys_exit_listen")
+int exit_listen(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_LISTEN, 0); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_ACCEPT, 4); return 0; }
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_ACCEPT, 3); return 0; }
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	struct record *r = scratch_record();
+	if (!r)
+		return 0;
+	fill_hdr(&r->h, RK_TCP_STATE);
+	struct tcp_body *b = &r->tcp;
+	b->family = ctx->family;
+	b->sport = ctx->sport;
+	b->dport = ctx->dport;
+	b->_pad = 0;
+	b->oldstate = ctx->oldstate;
+	b->newstate = ctx->newstate;
+	// Copied by helper: the verifier refuses loads through a moved ctx pointer.
+	__builtin_memset(b->saddr, 0, 16);
+	__builtin_memset(b->daddr, 0, 16);
+	if (ctx->family == AF_INET6) {
+		bpf_probe_read_kernel(b->saddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(b->daddr, 16, ctx->daddr_v6);
+	} else {
+		bpf_probe_read_kernel(b->saddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(b->daddr, 4, ctx->daddr);
+	}
+	submit(r, sizeof(struct hdr) + sizeof(struct tcp_body));
+	return 0;
+}
+
+// ---- files on watched paths ----
+
+// open_enter stashes an open whose path is watched (and, for write-only
+// prefixes, opened for writing). Unwatched opens cost one string read and
+// one LPM lookup and never reach user space.
+static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
+{
+	u32 *v = watch_lookup(upath);
+	if (!v)
+		return;
+	if ((*v & PW_WRITES_ONLY) && !(flags & WRITE_FLAGS))
+		return;
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	struct record *r = scratch_record(); // borrowed to build the inflight entry
+	if (!k || !r)
+		return;
+	struct inflight *in = (struct inflight *)r;
+	in->kind = RK_OPEN;
+	in->_pad = 0;
+	in->args[0] = flags;
+	in->args[1] = mode;
+	__builtin_memcpy(in->path, k->path, PATH_SZ);
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&inflights, &tid, in, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	open_enter((const char *)ctx->args[1], ctx->args[2], ctx->args[3]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	open_enter((const char *)ctx->args[0], ctx->args[1], ctx->args[2]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	open_enter((const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, ctx->args[1]);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	u64 how[2] = {}; // struct open_how: flags, mode
+	bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
+	open_enter((const char *)ctx->args[1], how[0], how[1]);
+	return 0;
+}
+
+static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight *in = unstash(RK_OPEN);
+	if (!in)
+		return;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return;
+	}
+	fill_hdr(&r->h, RK_OPEN);
+	r->h.result = ctx->ret;
+	r->file.flags = in->args[0];
+	r->file.mode = in->args[1];
+	__builtin_memcpy(r->file.path, in->path, PATH_SZ);
+	r->file.path2[0] = 0;
+	unstash_done();
+	submit(r, sizeof(struct hdr) + offsetof(struct file_body, path2));
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
+
+// path_enter stashes a path syscall when p1 (or, for renames, p2) is
+// watched. The paths are passed as pointers: the verifier refuses a
+// variable index into the context.
+static __always_inline void path_enter(struct trace_event_raw_sys_enter *ctx, u32 kind, int nargs, const char *p1, const char *p2)
+{
+	if (!watch_lookup(p1)) {
+		if (!p2 || !watch_lookup(p2))
+			return;
+	}
+	stash(ctx, kind, nargs);
+}
+
+// path_exit reports a stashed path syscall; the strings are read again at
+// exit (pi, pi2 as for path_enter), flags and mode from args[fi], args[mi].
+static __always_inline void path_exit(struct trace_event_raw_sys_exit *ctx, u32 kind, int pi, int pi2, int fi, int mi)
+{
+	struct inflight *in = unstash(kind);
+	if (!in)
+		return;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return;
+	}
+	fill_hdr(&r->h, kind);
+	r->h.result = ctx->ret;
+	struct file_body *b = &r->file;
+	b->flags = fi >= 0 && fi < 6 ? in->args[fi] : 0;
+	b->mode = mi >= 0 && mi < 6 ? in->args[mi] : 0;
+	b->path[0] = 0;
+	b->path2[0] = 0;
+	if (pi >= 0 && pi < 6)
+		bpf_probe_read_user_str(b->path, PATH_SZ, (void *)in->args[pi]);
+	if (pi2 >= 0 && pi2 < 6)
+		bpf_probe_read_user_str(b->path2, PATH_SZ, (void *)in->args[pi2]);
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlinkat")
+int enter_unlinkat(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_UNLINK, 3, (const char *)ctx->args[1], 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int exit_unlinkat(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_UNLINK, 1, -1, 2, -1); return 0; }
+SEC("tracepoint/syscalls/sys_enter_unlink")
+int enter_unlink(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_unlink")
+int exit_unlink(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
+SEC("tracepoint/syscalls/sys_enter_rmdir")
+int enter_rmdir(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_rmdir")
+int exit_rmdir(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_renameat2")
+int enter_renameat2(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_RENAME, 5, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int exit_renameat2(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_RENAME, 1, 3, 4, -1); return 0; }
+SEC("tracepoint/syscalls/sys_enter_renameat")
+int enter_renameat(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_RENAME, 4, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int exit_renameat(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_RENAME, 1, 3, -1, -1); return 0; }
+SEC("tracepoint/syscalls/sys_enter_rename")
+int enter_rename(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_RENAME, 2, (const char *)ctx->args[0], (const char *)ctx->args[1]); return 0; }
+SEC("tracepoint/syscalls/sys_exit_rename")
+int exit_rename(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_RENAME, 0, 1, -1, -1); return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_fchmodat")
+int enter_fchmodat(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_CHMOD, 3, (const char *)ctx->args[1], 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_fchmodat")
+int exit_fchmodat(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_CHMOD, 1, -1, -1, 2); return 0; }
+SEC("tracepoint/syscalls/sys_enter_fchmodat2")
+int enter_fchmodat2(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_CHMOD, 4, (const char *)ctx->args[1], 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_fchmodat2")
+int exit_fchmodat2(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_CHMOD, 1, -1, 3, 2); return 0; }
+SEC("tracepoint/syscalls/sys_enter_chmod")
+int enter_chmod(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_CHMOD, 2, (const char *)ctx->args[0], 0); return 0; }
+SEC("tracepoint/syscalls/sys_exit_chmod")
+int exit_chmod(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_CHMOD, 0, -1, -1, 1); return 0; }
+
+// ---- credentials: the new values are read at exit ----
+
+static __always_inline void cred_exit(struct trace_event_raw_sys_exit *ctx, u32 kind)
+{
+	struct inflight *in = unstash(kind);
+	if (!in)
+		return;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return;
+	}
+	fill_hdr(&r->h, kind);
+	r->h.result = ctx->ret;
+	r->cred.args[0] = (s64)(s32)in->args[0];
+	r->cred.args[1] = (s64)(s32)in->args[1];
+	r->cred.args[2] = (s64)(s32)in->args[2];
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct cred_body));
+}
+
+#define CRED_PAIR(name, kind, nargs)                                                          \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                     \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx) { stash(ctx, kind, nargs); return 0; } \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                      \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx) { cred_exit(ctx, kind); return 0; }
+
+CRED_PAIR(setuid, RK_SETUID, 1)
+CRED_PAIR(setreuid, RK_SETUID, 2)
+CRED_PAIR(setresuid, RK_SETUID, 3)
+CRED_PAIR(setfsuid, RK_SETUID, 1)
+CRED_PAIR(setgid, RK_SETGID, 1)
+CRED_PAIR(setregid, RK_SETGID, 2)
+CRED_PAIR(setresgid, RK_SETGID, 3)
+CRED_PAIR(setfsgid, RK_SETGID, 1)
+CRED_PAIR(capset, RK_CAPSET, 2)
+
+// ---- kernel-facing calls ----
+
+SEC("tracepoint/syscalls/sys_enter_ptrace")
+int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+{
+	long req = ctx->args[0];
+	// PTRACE_POKETEXT/POKEDATA/POKEUSER, SETREGS, ATTACH, SEIZE: the
+	// requests that take control of or change another process.
+	if (req == 4 || req == 5 || req == 6 || req == 13 || req == 16 || req == 0x4206)
+		stash(ctx, RK_PTRACE, 4);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_ptrace")
+int exit_ptrace(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight *in = unstash(RK_PTRACE);
+	if (!in)
+		return 0;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return 0;
+	}
+	fill_hdr(&r->h, RK_PTRACE);
+	r->h.result = ctx->ret;
+	r->ptrace.request = in->args[0];
+	r->ptrace.target = in->args[1];
+	r->ptrace._pad = 0;
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct ptrace_body));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_memfd_create")
+int enter_memfd(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MEMFD, 2); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_memfd_create")
+int exit_memfd(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight *in = unstash(RK_MEMFD);
+	if (!in)
+		return 0;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return 0;
+	}
+	fill_hdr(&r->h, RK_MEMFD);
+	r->h.result = ctx->ret;
+	r->memfd.flags = in->args[1];
+	r->memfd._pad = 0;
+	r->memfd.name[0] = 0;
+	bpf_probe_read_user_str(r->memfd.name, PATH_SZ, (void *)in->args[0]);
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct memfd_body));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mount")
+int enter_mount(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MOUNT, 5); return 0; }
+
+SEC("tracepoint/syscalls/sys_exit_mount")
+int exit_mount(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight *in = unstash(RK_MOUNT);
+	if (!in)
+		return 0;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return 0;
+	}
+	fill_hdr(&r->h, RK_MOUNT);
+	r->h.result = ctx->ret;
+	struct mount_body *b = &r->mount;
+	b->flags = in->args[3];
+	b->source[0] = 0;
+	b->target[0] = 0;
+	b->fstype[0] = 0;
+	bpf_probe_read_user_str(b->source, PATH_SZ, (void *)in->args[0]);
+	bpf_probe_read_user_str(b->target, PATH_SZ, (void *)in->args[1]);
+	bpf_probe_read_user_str(b->fstype, DNAME_SZ, (void *)in->args[2]);
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct mount_body));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_bpf")
+int enter_bpf(struct trace_event_raw_sys_enter *ctx)
+{
+	long cmd = ctx->args[0];
+	// BPF_MAP_CREATE, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE
+	if (cmd == 0 || cmd == 5 || cmd == 17 || cmd == 28)
+		stash(ctx, RK_BPF, 3);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_bpf")
+int exit_bpf(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inflight *in = unstash(RK_BPF);
+	if (!in)
+		return 0;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return 0;
+	}
+	fill_hdr(&r->h, RK_BPF);
+	r->h.result = ctx->ret;
+	r->bpf.cmd = in->args[0];
+	r->bpf._pad = 0;
+	__builtin_memset(r->bpf.attr, 0, BPFATTR_SZ);
+	u64 n = in->args[2];
+	if (n > BPFATTR_SZ)
+		n = BPFATTR_SZ;
+	if (n)
+		bpf_probe_read_user(r->bpf.attr, n & (2 * BPFATTR_SZ - 1), (void *)in->args[1]);
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct bpf_body));
+	return 0;
+}
+
+static __always_inline void module_exit(struct trace_event_raw_sys_exit *ctx, int finit)
+{
+	struct inflight *in = unstash(RK_MODULE);
+	if (!in)
+		return;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done();
+		return;
+	}
+	fill_hdr(&r->h, RK_MODULE);
+	r->h.result = ctx->ret;
+	struct module_body *b = &r->module;
+	b->fd = finit ? (s32)in->args[0] : -1;
+	b->_pad = 0;
+	b->name[0] = 0;
+	b->args[0] = 0;
+	if (finit) {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		struct file *f = fd_file(t, (long)in->args[0]);
+		if (f)
+			bpf_probe_read_kernel_str(b->name, DNAME_SZ, BPF_CORE_READ(f, f_path.dentry, d_name.name));
+		bpf_probe_read_user_str(b->args, PATH_SZ, (void *)in->args[1]);
+	} else {
+		bpf_probe_read_user_str(b->args, PATH_SZ, (void *)in->args[2]);
+	}
+	unstash_done();
+	submit(r, sizeof(struct hdr) + sizeof(struct module_body));
+}
+
+SEC("tracepoint/syscalls/sys_enter_init_module")
+int enter_init_module(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MODULE, 3); return 0; }
+SEC("tracepoint/syscalls/sys_exit_init_module")
+int exit_init_module(struct trace_event_raw_sys_exit *ctx) { module_exit(ctx, 0); return 0; }
+SEC("tracepoint/syscalls/sys_enter_finit_module")
+int enter_finit_module(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MODULE, 3); return 0; }
+SEC("tracepoint/syscalls/sys_exit_finit_module")
+int exit_finit_module(struct trace_event_raw_sys_exit *ctx) { module_exit(ctx, 1); return 0; }

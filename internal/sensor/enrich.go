@@ -1,0 +1,418 @@
+package sensor
+
+import (
+	"bytes"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// enricher turns records into Events: it keeps the process cache, adds
+// what /proc knows, the ancestry and the container. Only the sensor's
+// event loop uses it.
+type enricher struct {
+	opts       Options
+	proc       procfs
+	cache      *procCache
+	containers *containerCache
+	matcher    pathMatcher
+	boot       time.Time // wall-clock time of boot-relative 0
+}
+
+func newEnricher(o Options, boot time.Time) *enricher {
+	return &enricher{
+		opts:       o,
+		proc:       procfs{root: o.ProcRoot},
+		cache:      newProcCache(o.ProcCacheSize, o.ExitGrace),
+		containers: newContainerCache(o.Resolver),
+		matcher:    newPathMatcher(o.WatchedPaths),
+		boot:       boot,
+	}
+}
+
+// scan walks /proc once and caches every process that exists.
+func (en *enricher) scan() error {
+	pids, err := en.proc.pids()
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		en.loadPID(pid)
+	}
+	return nil
+}
+
+// loadPID reads a process from /proc into the cache.
+func (en *enricher) loadPID(pid int32) *procEntry {
+	p, ok := en.proc.process(pid)
+	if !ok {
+		return nil
+	}
+	e := &procEntry{key: procKey{pid, p.StartTime}, p: p}
+	e.container, _ = en.proc.containerID(pid)
+	en.cache.put(e)
+	return e
+}
+
+// fromHeader is the process as the record's header describes it.
+func fromHeader(h *header) Process {
+	return Process{
+		PID: int32(h.pid), PPID: int32(h.ppid), StartTime: h.start - h.start%tickNS,
+		Name: h.comm, UID: h.uid, GID: h.gid, EUID: h.euid, EGID: h.egid,
+		CapEffective: h.capEff, CapPermitted: h.capPrm, TTY: h.flags&hfTTY != 0,
+		CgroupID: h.cgroup, MntNS: h.mntNS, PidNS: h.pidNS,
+	}
+}
+
+// refresh copies the header's fields, which are current, over a cached
+// process.
+func refresh(p *Process, h Process) {
+	p.PPID, p.Name, p.TTY = h.PPID, h.Name, h.TTY
+	p.UID, p.GID, p.EUID, p.EGID = h.UID, h.GID, h.EUID, h.EGID
+	p.CapEffective, p.CapPermitted = h.CapEffective, h.CapPermitted
+	p.CgroupID, p.MntNS, p.PidNS = h.CgroupID, h.MntNS, h.PidNS
+}
+
+// lookup finds the actor of a record in the cache, reading /proc when it
+// is missing (and still alive), else building it from the header alone.
+func (en *enricher) lookup(h Process) *procEntry {
+	k := procKey{h.PID, h.StartTime}
+	if e := en.cache.get(k); e != nil {
+		return e
+	}
+	e := &procEntry{key: k, p: h}
+	if p, ok := en.proc.process(h.PID); ok && p.StartTime == h.StartTime {
+		e.p = p
+		e.container, _ = en.proc.containerID(h.PID)
+	} else if parent := en.cache.pid(h.PPID); parent != nil {
+		e.p.Exe, e.p.Args, e.p.Cwd = parent.p.Exe, parent.p.Args, parent.p.Cwd
+		e.container = parent.container
+	}
+	refresh(&e.p, h)
+	en.cache.put(e)
+	return e
+}
+
+// event builds the Event of a record; ok is false when the record is
+// filtered out here (a path only the user-space half of a pattern
+// rejects, a kind not enabled).
+func (en *enricher) event(r *record) (ev Event, ok bool) {
+	kind := recordKinds[r.kind]
+	now := time.Now()
+	en.cache.expire(now)
+	ev = Event{Kind: kind, Time: en.boot.Add(time.Duration(r.ktime)), Result: r.result}
+	if r.ktime == 0 {
+		ev.Time = now
+	}
+	h := fromHeader(&r.header)
+
+	var e *procEntry
+	switch r.kind {
+	case rkExec:
+		e = en.exec(r, h)
+	case rkFork:
+		parent := en.lookup(h)
+		refresh(&parent.p, h)
+		child := &procEntry{key: procKey{int32(r.childPID), r.childStart - r.childStart%tickNS}, p: parent.p, container: parent.container}
+		child.p.PID, child.p.PPID, child.p.StartTime = child.key.pid, h.PID, child.key.start
+		en.cache.put(child)
+		e = child
+	case rkExit:
+		e = en.lookup(h)
+		refresh(&e.p, h)
+		en.cache.exit(e.key, now)
+		ev.Args = map[string]any{"exitCode": int64(r.exitCode>>8) & 0xff, "signal": int64(r.exitCode & 0x7f)}
+	default:
+		e = en.lookup(h)
+	}
+	if !en.opts.enabled(kind) {
+		return ev, false
+	}
+	ev.Process = e.p
+	if r.kind == rkSetUID || r.kind == rkSetGID || r.kind == rkCapset {
+		// Process keeps the credentials from before the call; Cred has the
+		// new ones, which the cache takes from now on.
+		ev.Cred = &Cred{UID: h.UID, EUID: h.EUID, GID: h.GID, EGID: h.EGID, CapEffective: h.CapEffective, CapPermitted: h.CapPermitted}
+	} else {
+		refresh(&ev.Process, h)
+		if r.kind == rkFork {
+			ev.Process.PID, ev.Process.PPID, ev.Process.StartTime = e.key.pid, h.PID, e.key.start
+		}
+	}
+	if r.header.flags&hfExeDeleted != 0 && !e.p.ExeMemfd && r.kind != rkFork {
+		// The kernel says the executable has been unlinked since.
+		e.p.ExeDeleted, ev.Process.ExeDeleted = true, true
+	}
+	refresh(&e.p, h)
+	if r.kind == rkFork {
+		e.p.PID, e.p.PPID, e.p.StartTime = e.key.pid, h.PID, e.key.start
+	}
+	ev.Parents = en.cache.ancestry(&ev.Process, en.loadPID)
+	ev.Container = en.containers.get(e.container)
+	if !en.details(r, &ev) {
+		return ev, false
+	}
+	return ev, true
+}
+
+// exec replaces the process's cache entry with the new program.
+func (en *enricher) exec(r *record, h Process) *procEntry {
+	k := procKey{h.PID, h.StartTime}
+	e := &procEntry{key: k, p: h}
+	prev := en.cache.get(k)
+	if prev == nil {
+		prev = en.cache.pid(h.PPID) // a fork the sensor missed: inherit
+	}
+	if prev != nil {
+		e.p.Cwd, e.p.Stdin, e.p.Stdout = prev.p.Cwd, prev.p.Stdin, prev.p.Stdout
+		e.container = prev.container
+	}
+	e.p.Args = r.argv
+	if st, ok := en.proc.stat(h.PID); ok && st.start == h.StartTime {
+		en.proc.fill(h.PID, &e.p)
+		if id, ok := en.proc.containerID(h.PID); ok {
+			e.container = id
+		}
+		if len(r.argv) > 0 {
+			e.p.Args = r.argv
+		}
+	}
+	if e.p.Exe == "" {
+		e.p.Exe = r.filename
+		if !strings.HasPrefix(e.p.Exe, "/") && e.p.Cwd != "" {
+			e.p.Exe = filepath.Join(e.p.Cwd, e.p.Exe)
+		}
+	}
+	if r.header.flags&hfExeMemfd != 0 {
+		e.p.ExeMemfd = true
+		if !strings.HasPrefix(e.p.Exe, "/memfd:") {
+			e.p.Exe = "/" + r.dname
+		}
+	}
+	if r.header.flags&hfExeDeleted != 0 && !e.p.ExeMemfd {
+		e.p.ExeDeleted = true
+	}
+	en.cache.put(e)
+	return e
+}
+
+// details fills the kind-specific parts of an event.
+func (en *enricher) details(r *record, ev *Event) bool {
+	switch r.kind {
+	case rkExec:
+		ev.File = &File{Path: ev.Process.Exe}
+		ev.Args = map[string]any{"filename": r.filename}
+	case rkFork:
+		ev.Args = map[string]any{"parentPid": int64(r.pid)}
+	case rkConnect, rkAccept, rkBind, rkListen:
+		ev.Network = netOf(r)
+	case rkTCPState:
+		n := &Network{Family: familyName(r.family), Protocol: "tcp",
+			SrcPort: r.sport, DstPort: r.dport,
+			OldState: tcpStateName(r.oldState), NewState: tcpStateName(r.newState)}
+		n.SrcAddr, n.DstAddr = ipString(r.family, r.saddr), ipString(r.family, r.daddr)
+		ev.Network = n
+	case rkOpen:
+		if !en.matcher.match(r.path) && !en.writeOnlyMatch(r.path) {
+			return false
+		}
+		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: r.fileFlags&writeFlags != 0}
+	case rkUnlink, rkRename, rkChmod:
+		if !en.matcher.match(r.path) && !en.matcher.match(r.path2) && !en.writeOnlyMatch(r.path) && !en.writeOnlyMatch(r.path2) {
+			return false
+		}
+		ev.File = &File{Path: r.path, NewPath: r.path2}
+		switch r.kind {
+		case rkChmod:
+			ev.File.Mode = r.mode
+		case rkUnlink:
+			ev.Args = map[string]any{"flags": int64(r.fileFlags)}
+		case rkRename:
+			ev.Args = map[string]any{"flags": int64(r.fileFlags)}
+		}
+	case rkPtrace:
+		ev.Args = map[string]any{"request": r.request, "requestName": ptraceName(r.request), "targetPid": int64(r.target)}
+		if t := en.cache.pid(int32(r.target)); t != nil {
+			p := t.p
+			ev.Target = &p
+		} else if t := en.loadPID(int32(r.target)); t != nil {
+			p := t.p
+			ev.Target = &p
+		} else {
+			ev.Target = &Process{PID: int32(r.target)}
+		}
+	case rkMemfd:
+		ev.Args = map[string]any{"name": r.name, "flags": int64(r.fileFlags)}
+	case rkMount:
+		ev.Mount = &Mount{Source: r.source, Target: r.mtarget, FSType: r.fstype, Flags: r.mountFlags}
+	case rkBPF:
+		ev.Args = bpfArgs(r.cmd, r.attr)
+	case rkModule:
+		ev.Args = map[string]any{"name": r.name, "params": r.modArgs, "fd": int64(r.fd)}
+	}
+	return true
+}
+
+// writeOnlyMatch reports whether a path is under a write-only prefix
+// (which the kernel also watches, for writes).
+func (en *enricher) writeOnlyMatch(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, w := range en.opts.WriteOnlyPaths {
+		if strings.HasPrefix(p, kernelPrefix(w)) && (!strings.Contains(w, "*") || globPrefix(w, p)) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFlags are the open(2) flags that mean writing.
+const writeFlags = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000
+
+func familyName(f uint16) string {
+	switch f {
+	case 1:
+		return "unix"
+	case 2:
+		return "inet"
+	case 10:
+		return "inet6"
+	}
+	return ""
+}
+
+func ipString(family uint16, b [16]byte) string {
+	switch family {
+	case 2:
+		return netip.AddrFrom4([4]byte(b[:4])).String()
+	case 10:
+		return netip.AddrFrom16(b).String()
+	}
+	return ""
+}
+
+// sockaddr decodes a struct sockaddr the caller passed.
+func sockaddr(b []byte) (family uint16, addr string, port uint16, path string) {
+	if len(b) < 2 {
+		return 0, "", 0, ""
+	}
+	family = le.Uint16(b)
+	switch family {
+	case 1:
+		p := b[2:]
+		if len(p) > 0 && p[0] == 0 { // abstract
+			return family, "", 0, "@" + string(bytes.TrimRight(p[1:], "\x00"))
+		}
+		return family, "", 0, cstr(p)
+	case 2:
+		if len(b) >= 8 {
+			return family, netip.AddrFrom4([4]byte(b[4:8])).String(), uint16(b[2])<<8 | uint16(b[3]), ""
+		}
+	case 10:
+		if len(b) >= 24 {
+			return family, netip.AddrFrom16([16]byte(b[8:24])).String(), uint16(b[2])<<8 | uint16(b[3]), ""
+		}
+	}
+	return family, "", 0, ""
+}
+
+// netOf builds the Network of a socket call. Src is the local end and Dst
+// the remote one, except for accept, where Src is the peer that connected
+// and Dst the local address it reached.
+func netOf(r *record) *Network {
+	n := &Network{Family: familyName(r.family), Protocol: protoName(r.proto, r.sockType)}
+	local, remote := ipString(r.family, r.saddr), ipString(r.family, r.daddr)
+	switch r.kind {
+	case rkConnect:
+		fam, addr, port, path := sockaddr(r.uaddr)
+		if n.Family == "" {
+			n.Family = familyName(fam)
+		}
+		n.DstAddr, n.DstPort, n.Path = addr, port, path
+		if r.family == 2 || r.family == 10 {
+			n.SrcAddr, n.SrcPort = local, r.sport
+		}
+	case rkBind:
+		fam, addr, port, path := sockaddr(r.uaddr)
+		if n.Family == "" {
+			n.Family = familyName(fam)
+		}
+		n.SrcAddr, n.SrcPort, n.Path = addr, port, path
+	case rkAccept:
+		n.SrcAddr, n.SrcPort, n.DstAddr, n.DstPort = remote, r.dport, local, r.sport
+	case rkListen:
+		n.SrcAddr, n.SrcPort = local, r.sport
+	}
+	return n
+}
+
+func protoName(proto, sockType uint16) string {
+	switch proto {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	}
+	switch sockType {
+	case 1:
+		return "tcp" // SOCK_STREAM on inet; unix stream sockets say "" below
+	case 2:
+		return "udp"
+	}
+	return ""
+}
+
+var tcpStates = [...]string{1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
+	6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING", 12: "NEW_SYN_RECV"}
+
+func tcpStateName(s int32) string {
+	if s > 0 && int(s) < len(tcpStates) {
+		return tcpStates[s]
+	}
+	return ""
+}
+
+func ptraceName(req int64) string {
+	switch req {
+	case 4:
+		return "POKETEXT"
+	case 5:
+		return "POKEDATA"
+	case 6:
+		return "POKEUSER"
+	case 13:
+		return "SETREGS"
+	case 16:
+		return "ATTACH"
+	case 0x4206:
+		return "SEIZE"
+	}
+	return ""
+}
+
+// bpfArgs describes a bpf() call from its command and the head of its
+// attribute union.
+func bpfArgs(cmd uint32, attr []byte) map[string]any {
+	a := map[string]any{"cmd": int64(cmd)}
+	switch cmd {
+	case 0:
+		a["cmdName"] = "BPF_MAP_CREATE"
+		if len(attr) >= 44 {
+			a["mapType"] = int64(le.Uint32(attr))
+			a["mapName"] = cstr(attr[28:44])
+		}
+	case 5:
+		a["cmdName"] = "BPF_PROG_LOAD"
+		if len(attr) >= 64 {
+			a["progType"] = int64(le.Uint32(attr))
+			a["progName"] = cstr(attr[48:64])
+		}
+	case 17:
+		a["cmdName"] = "BPF_RAW_TRACEPOINT_OPEN"
+	case 28:
+		a["cmdName"] = "BPF_LINK_CREATE"
+	}
+	return a
+}

@@ -1,0 +1,222 @@
+package sensor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/sensor/bpf"
+)
+
+// ebpfBackend is the loaded and attached eBPF programs and the ring
+// buffer reader.
+type ebpfBackend struct {
+	coll  *ebpf.Collection
+	links []link.Link
+	rd    *ringbuf.Reader
+	rec   ringbuf.Record
+
+	mu    sync.Mutex // guards drops and final
+	drops *ebpf.Map
+	final [rkMax]uint64 // the counters when the programs were closed
+}
+
+// syscallKinds maps the syscalls the programs hook to the kind they
+// report; programs of kinds not enabled are neither loaded nor attached.
+var syscallKinds = map[string]Kind{
+	"connect": KindConnect, "accept": KindAccept, "accept4": KindAccept,
+	"bind": KindBind, "listen": KindListen, "inet_sock_set_state": KindTCPState,
+	"open": KindOpen, "openat": KindOpen, "openat2": KindOpen, "creat": KindOpen,
+	"unlink": KindUnlink, "unlinkat": KindUnlink, "rmdir": KindUnlink,
+	"rename": KindRename, "renameat": KindRename, "renameat2": KindRename,
+	"chmod": KindChmod, "fchmodat": KindChmod, "fchmodat2": KindChmod,
+	"setuid": KindSetUID, "setreuid": KindSetUID, "setresuid": KindSetUID, "setfsuid": KindSetUID,
+	"setgid": KindSetGID, "setregid": KindSetGID, "setresgid": KindSetGID, "setfsgid": KindSetGID,
+	"capset": KindCapset, "ptrace": KindPtrace, "memfd_create": KindMemfd, "mount": KindMount,
+	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
+}
+
+// hookName is the syscall or tracepoint a program's section names.
+func hookName(section string) string {
+	name := section[strings.LastIndexByte(section, '/')+1:]
+	if s, ok := strings.CutPrefix(name, "sys_enter_"); ok {
+		return s
+	}
+	if s, ok := strings.CutPrefix(name, "sys_exit_"); ok {
+		return s
+	}
+	return name
+}
+
+// ErrNoBTF says the kernel offers no BTF, which the CO-RE programs need.
+var ErrNoBTF = errors.New("kernel BTF unavailable (/sys/kernel/btf/vmlinux)")
+
+func loadEBPF(o Options) (_ *ebpfBackend, err error) {
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		return nil, ErrNoBTF
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("remove memlock limit: %w", err)
+	}
+	if err := ensureTracefs(); err != nil {
+		return nil, err
+	}
+	spec, err := bpf.LoadSensor()
+	if err != nil {
+		return nil, fmt.Errorf("load sensor spec: %w", err)
+	}
+	spec.Maps["events"].MaxEntries = uint32(o.RingBufferSize)
+	for name, p := range spec.Programs {
+		if k, ok := syscallKinds[hookName(p.SectionName)]; ok && !o.enabled(k) {
+			delete(spec.Programs, name)
+		}
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("verifier rejected sensor programs: %w", ve)
+		}
+		return nil, fmt.Errorf("load sensor programs: %w", err)
+	}
+	b := &ebpfBackend{coll: coll, drops: coll.Maps["drops"]}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	if err := fillWatched(coll.Maps["watched"], o.WatchedPaths, o.WriteOnlyPaths); err != nil {
+		return nil, err
+	}
+	for name, p := range coll.Programs {
+		sec := spec.Programs[name].SectionName
+		var l link.Link
+		switch {
+		case strings.HasPrefix(sec, "tracepoint/"):
+			parts := strings.Split(sec, "/")
+			if len(parts) != 3 {
+				return nil, fmt.Errorf("program %s: bad section %q", name, sec)
+			}
+			l, err = link.Tracepoint(parts[1], parts[2], p, nil)
+		case strings.HasPrefix(sec, "raw_tracepoint/"):
+			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: hookName(sec), Program: p})
+		default:
+			return nil, fmt.Errorf("program %s: unknown section %q", name, sec)
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			// A syscall this kernel or architecture lacks (open, creat and
+			// rename on arm64, fchmodat2 before 6.6).
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("attach %s: %w", sec, err)
+		}
+		b.links = append(b.links, l)
+	}
+	b.rd, err = ringbuf.NewReader(coll.Maps["events"])
+	if err != nil {
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	return b, nil
+}
+
+// ensureTracefs mounts tracefs if it is not mounted: tracepoints are
+// found through it.
+func ensureTracefs() error {
+	for _, d := range []string{"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"} {
+		if _, err := os.Stat(d); err == nil {
+			return nil
+		}
+	}
+	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+		return fmt.Errorf("mount tracefs on /sys/kernel/tracing: %w", err)
+	}
+	return nil
+}
+
+// pathKey is the LPM trie key of bpf/sensor.bpf.c (struct path_key).
+type pathKey struct {
+	PrefixLen uint32
+	Path      [pathSize]byte
+}
+
+// fillWatched loads the watched prefixes into the kernel's LPM trie; a
+// write-only prefix is stored with PW_WRITES_ONLY.
+func fillWatched(m *ebpf.Map, watched, writeOnly []string) error {
+	vals := map[string]uint32{}
+	for _, p := range watched {
+		vals[kernelPrefix(p)] |= 0
+	}
+	for _, p := range writeOnly {
+		vals[kernelPrefix(p)] |= 1
+	}
+	if len(vals) > int(m.MaxEntries()) {
+		return fmt.Errorf("%w: %d watched prefixes, at most %d", ErrOptions, len(vals), m.MaxEntries())
+	}
+	for p, v := range vals {
+		var k pathKey
+		k.PrefixLen = uint32(len(p) * 8)
+		copy(k.Path[:], p)
+		if err := m.Put(&k, &v); err != nil {
+			return fmt.Errorf("watch %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func (b *ebpfBackend) read() ([]byte, error) {
+	if err := b.rd.ReadInto(&b.rec); err != nil {
+		if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+			return nil, errClosed
+		}
+		return nil, fmt.Errorf("read ring buffer: %w", err)
+	}
+	return b.rec.RawSample, nil
+}
+
+func (b *ebpfBackend) kernelDrops() [rkMax]uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out [rkMax]uint64
+	if b.drops == nil {
+		return b.final
+	}
+	var perCPU []uint64
+	for k := uint32(0); k < uint32(rkMax); k++ {
+		if err := b.drops.Lookup(&k, &perCPU); err != nil {
+			continue
+		}
+		for _, n := range perCPU {
+			out[k] += n
+		}
+	}
+	return out
+}
+
+func (b *ebpfBackend) close() error {
+	var errs []error
+	for _, l := range b.links {
+		errs = append(errs, l.Close())
+	}
+	b.links = nil
+	if b.rd != nil {
+		errs = append(errs, b.rd.Close())
+	}
+	// The drop counters stay readable after Close.
+	final := b.kernelDrops()
+	b.mu.Lock()
+	b.final, b.drops = final, nil
+	b.mu.Unlock()
+	if b.coll != nil {
+		b.coll.Close()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,204 @@
+package sensor
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Options configure New. The zero value watches DefaultWatchedPaths,
+// enables every kind and uses an 8 MiB ring buffer.
+type Options struct {
+	// WatchedPaths are the path prefixes whose opens, unlinks, renames and
+	// chmods are reported; nil means DefaultWatchedPaths. A '*' matches one
+	// path component ("/home/*/.ssh/"): the kernel matches the prefix up to
+	// the first '*' and the rest is checked here.
+	WatchedPaths []string
+	// WriteOnlyPaths are prefixes under watched ones whose opens are
+	// reported only when opened for writing (the longest matching prefix
+	// decides); nil means DefaultWriteOnlyPaths.
+	WriteOnlyPaths []string
+	// RingBufferSize is the ring buffer's size in bytes, a power of two
+	// and a multiple of the page size; 0 means 8 MiB.
+	RingBufferSize int
+	// Kinds are the event kinds to deliver; nil means all. Programs of
+	// kinds not listed are not attached (exec, fork and exit always are:
+	// the process cache needs them).
+	Kinds []Kind
+	// Resolver names containers; nil leaves Container with only its ID.
+	Resolver ContainerResolver
+	// ProcCacheSize bounds the process cache; 0 means 65536.
+	ProcCacheSize int
+	// ExitGrace is how long an exited process stays in the cache; 0 means
+	// 5 s.
+	ExitGrace time.Duration
+	// EventBuffer is the capacity of the Events channel; 0 means 4096.
+	// When it is full the reader stops, the ring buffer fills and the
+	// kernel counts drops.
+	EventBuffer int
+	// Degraded forces degraded mode (process connector and /proc) even if
+	// eBPF could load; its value is the reason Mode reports.
+	Degraded string
+	// ProcRoot is where procfs is mounted; "" means /proc.
+	ProcRoot string
+}
+
+// DefaultWatchedPaths are the prefixes watched when Options.WatchedPaths
+// is nil: credentials, persistence, container runtime sockets, kernel
+// tunables, cgroups and logs.
+var DefaultWatchedPaths = []string{
+	"/etc/", "/root/.ssh/", "/root/.bashrc", "/root/.profile", "/root/.aws/", "/root/.kube/",
+	"/root/.docker/config.json", "/home/*/.ssh/", "/home/*/.bashrc", "/home/*/.profile",
+	"/home/*/.aws/", "/home/*/.kube/", "/home/*/.docker/config.json",
+	"/var/run/docker.sock", "/run/docker.sock", "/run/containerd/", "/var/run/containerd/",
+	"/var/spool/cron/", "/boot/", "/lib/modules/", "/usr/lib/systemd/system/",
+}
+
+// DefaultWriteOnlyPaths are watched for writes only: files under watched
+// prefixes that nearly every process reads (the dynamic loader's cache,
+// name service and locale files) and trees whose reads are routine but
+// whose writes are attacks (kernel tunables, cgroups, logs).
+var DefaultWriteOnlyPaths = []string{
+	"/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
+	"/etc/hosts", "/etc/host.conf", "/etc/resolv.conf", "/etc/gai.conf", "/etc/locale.alias",
+	"/etc/ssl/", "/etc/ca-certificates", "/etc/mime.types", "/etc/services", "/etc/protocols",
+	"/etc/os-release", "/etc/debian_version", "/etc/alternatives/", "/etc/terminfo/",
+	"/etc/inputrc", "/etc/bash.bashrc", "/etc/profile", "/etc/environment", "/etc/login.defs",
+	"/etc/ld.so.conf", "/etc/ld.so.conf.d/", "/etc/selinux/", "/etc/gcrypt/", "/etc/default/",
+	"/proc/sys/", "/sys/fs/cgroup/", "/sys/kernel/", "/var/log/",
+}
+
+// maxPrefix is the longest prefix the kernel's LPM trie holds.
+const maxPrefix = pathSize - 1
+
+// ErrOptions is wrapped by every Validate error.
+var ErrOptions = errors.New("invalid sensor options")
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	for _, p := range append(slices.Clone(o.WatchedPaths), o.WriteOnlyPaths...) {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("%w: path %q is not absolute", ErrOptions, p)
+		}
+		if len(kernelPrefix(p)) > maxPrefix {
+			return fmt.Errorf("%w: path %q is longer than %d bytes", ErrOptions, p, maxPrefix)
+		}
+	}
+	if n := o.RingBufferSize; n != 0 && (n < 4096 || n&(n-1) != 0) {
+		return fmt.Errorf("%w: ring buffer size %d is not a power of two of at least 4096", ErrOptions, n)
+	}
+	for _, k := range o.Kinds {
+		if !slices.Contains(recordKinds[1:], k) {
+			return fmt.Errorf("%w: unknown kind %q", ErrOptions, k)
+		}
+	}
+	if o.ProcCacheSize < 0 || o.EventBuffer < 0 || o.ExitGrace < 0 {
+		return fmt.Errorf("%w: negative size or duration", ErrOptions)
+	}
+	return nil
+}
+
+// withDefaults returns the options with zero values replaced.
+func (o Options) withDefaults() Options {
+	if o.WatchedPaths == nil {
+		o.WatchedPaths = DefaultWatchedPaths
+	}
+	if o.WriteOnlyPaths == nil {
+		o.WriteOnlyPaths = DefaultWriteOnlyPaths
+	}
+	if o.RingBufferSize == 0 {
+		o.RingBufferSize = 8 << 20
+	}
+	if o.ProcCacheSize == 0 {
+		o.ProcCacheSize = 1 << 16
+	}
+	if o.ExitGrace == 0 {
+		o.ExitGrace = 5 * time.Second
+	}
+	if o.EventBuffer == 0 {
+		o.EventBuffer = 4096
+	}
+	if o.ProcRoot == "" {
+		o.ProcRoot = "/proc"
+	}
+	return o
+}
+
+// enabled reports whether a kind is delivered.
+func (o *Options) enabled(k Kind) bool {
+	return o.Kinds == nil || slices.Contains(o.Kinds, k)
+}
+
+// kernelPrefix is the part of a watched path the kernel matches: up to the
+// first '*'.
+func kernelPrefix(p string) string {
+	if i := strings.IndexByte(p, '*'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// pathMatcher does the user-space half of path matching: the patterns with
+// a '*', whose kernel prefix is shorter than the pattern.
+type pathMatcher struct {
+	plain []string // no wildcard: the kernel's prefix match is exact
+	globs []string
+}
+
+func newPathMatcher(watched []string) pathMatcher {
+	var m pathMatcher
+	for _, p := range watched {
+		if strings.Contains(p, "*") {
+			m.globs = append(m.globs, p)
+		} else {
+			m.plain = append(m.plain, p)
+		}
+	}
+	return m
+}
+
+// match reports whether a path the kernel passed is really watched.
+func (m pathMatcher) match(p string) bool {
+	for _, w := range m.plain {
+		if strings.HasPrefix(p, w) {
+			return true
+		}
+	}
+	for _, g := range m.globs {
+		if globPrefix(g, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// globPrefix reports whether p starts with something that matches the
+// pattern, where '*' matches within one path component. A pattern ending
+// in '/' matches everything under that directory.
+func globPrefix(pattern, p string) bool {
+	dir := strings.HasSuffix(pattern, "/")
+	pc := strings.Split(strings.TrimSuffix(pattern, "/"), "/")
+	xc := strings.Split(p, "/")
+	if len(xc) < len(pc) {
+		return false
+	}
+	for i, c := range pc {
+		last := i == len(pc)-1
+		if last && !dir && !strings.Contains(c, "*") {
+			// Plain prefix of the last component ("/home/*/.bash" matches
+			// .bashrc), as the kernel's prefix match would.
+			return strings.HasPrefix(xc[i], c)
+		}
+		ok, err := path.Match(c, xc[i])
+		if err != nil || !ok {
+			return false
+		}
+		if last && dir && len(xc) == len(pc) {
+			return false // the directory itself, not something under it
+		}
+	}
+	return true
+}

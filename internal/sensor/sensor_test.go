@@ -1,0 +1,561 @@
+package sensor
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vigil-sec/vigil/internal/fixture"
+)
+
+// These tests start the real sensor and perform each action for real.
+// They need root and the kernel features the sensor uses; otherwise they
+// skip saying why.
+
+// collector gathers a sensor's events.
+type collector struct {
+	s  *Sensor
+	mu sync.Mutex
+	ev []Event
+}
+
+// startSensor starts a sensor; ebpf says the test needs the eBPF mode
+// (it skips, with the reason, when the sensor came up degraded).
+func startSensor(t *testing.T, o Options, ebpf bool) *collector {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("the sensor needs root (euid %d)", os.Geteuid())
+	}
+	s, err := New(o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if ebpf && s.Mode() != "ebpf" {
+		s.Close()
+		t.Skipf("eBPF unavailable on this host: %s", s.Mode())
+	}
+	c := &collector{s: s}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range s.Events() {
+			c.mu.Lock()
+			c.ev = append(c.ev, ev)
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		<-done
+	})
+	return c
+}
+
+// waitFor returns the first event matching pred, failing after timeout.
+func (c *collector) waitFor(t *testing.T, what string, pred func(Event) bool) Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		for _, ev := range c.ev {
+			if pred(ev) {
+				c.mu.Unlock()
+				return ev
+			}
+		}
+		c.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var kinds []string
+	for _, ev := range c.ev[max(0, len(c.ev)-30):] {
+		kinds = append(kinds, fmt.Sprintf("%s pid=%d exe=%s file=%+v net=%+v", ev.Kind, ev.Process.PID, ev.Process.Exe, ev.File, ev.Network))
+	}
+	t.Fatalf("no %s event in %d events; last ones:\n%s", what, len(c.ev), strings.Join(kinds, "\n"))
+	return Event{}
+}
+
+// none fails if any event matches pred.
+func (c *collector) none(t *testing.T, what string, pred func(Event) bool) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ev := range c.ev {
+		if pred(ev) {
+			t.Errorf("unexpected %s event: %+v", what, ev)
+		}
+	}
+}
+
+func hasParent(ev Event, pid int) bool {
+	return slices.ContainsFunc(ev.Parents, func(p Process) bool { return int(p.PID) == pid })
+}
+
+func run(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+}
+
+func TestExec(t *testing.T) {
+	c := startSensor(t, Options{}, true)
+	marker := fmt.Sprintf("vigil-exec-%d", os.Getpid())
+	run(t, exec.Command("/bin/true", marker, "two words"))
+	ev := c.waitFor(t, "exec", func(ev Event) bool {
+		return ev.Kind == KindExec && slices.Contains(ev.Process.Args, marker)
+	})
+	if want := []string{"/bin/true", marker, "two words"}; !slices.Equal(ev.Process.Args, want) {
+		t.Errorf("Args = %q, want %q", ev.Process.Args, want)
+	}
+	real, _ := filepath.EvalSymlinks("/bin/true")
+	if ev.Process.Exe != real && ev.Process.Exe != "/bin/true" {
+		t.Errorf("Exe = %q, want %q", ev.Process.Exe, real)
+	}
+	if ev.Process.UID != uint32(os.Getuid()) || ev.Process.EUID != uint32(os.Geteuid()) {
+		t.Errorf("UID/EUID = %d/%d, want %d/%d", ev.Process.UID, ev.Process.EUID, os.Getuid(), os.Geteuid())
+	}
+	if ev.Process.PPID != int32(os.Getpid()) || !hasParent(ev, os.Getpid()) {
+		t.Errorf("PPID %d, Parents %+v: the test process (%d) is not the parent", ev.Process.PPID, ev.Parents, os.Getpid())
+	}
+	if ev.Process.Name != "true" || ev.Process.StartTime == 0 || ev.Process.MntNS == 0 {
+		t.Errorf("Name %q StartTime %d MntNS %d", ev.Process.Name, ev.Process.StartTime, ev.Process.MntNS)
+	}
+	if d := time.Since(ev.Time); d < 0 || d > time.Minute {
+		t.Errorf("Time %v is %v away from now", ev.Time, d)
+	}
+	// fork and exit of the same process
+	c.waitFor(t, "fork", func(e Event) bool {
+		return e.Kind == KindFork && e.Process.PID == ev.Process.PID && e.Process.StartTime == ev.Process.StartTime
+	})
+	exit := c.waitFor(t, "exit", func(e Event) bool { return e.Kind == KindExit && e.Process.PID == ev.Process.PID })
+	if exit.Args["exitCode"] != int64(0) || exit.Process.Exe != ev.Process.Exe {
+		t.Errorf("exit: args %v exe %q", exit.Args, exit.Process.Exe)
+	}
+	exec.Command("/bin/false").Run()
+	c.waitFor(t, "exit 1", func(e Event) bool {
+		return e.Kind == KindExit && strings.HasSuffix(e.Process.Exe, "/false") && e.Args["exitCode"] == int64(1)
+	})
+	if st := c.s.Stats(); st.Events[KindExec] == 0 || st.DecodeErrors != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
+
+func TestNetwork(t *testing.T) {
+	c := startSensor(t, Options{Kinds: []Kind{KindConnect, KindAccept, KindBind, KindListen, KindTCPState}}, true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	go func() {
+		if conn, err := ln.Accept(); err == nil {
+			conn.Close()
+		}
+	}()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := conn.LocalAddr().(*net.TCPAddr)
+	conn.Close()
+	me := int32(os.Getpid())
+	ev := c.waitFor(t, "connect", func(e Event) bool {
+		return e.Kind == KindConnect && e.Network.DstPort == port
+	})
+	want := Network{Family: "inet", Protocol: "tcp", SrcAddr: "127.0.0.1", SrcPort: uint16(local.Port), DstAddr: "127.0.0.1", DstPort: port}
+	if *ev.Network != want || ev.Process.PID != me {
+		t.Errorf("connect: %+v pid %d, want %+v pid %d", *ev.Network, ev.Process.PID, want, me)
+	}
+	if ev.Result != 0 && ev.Result != -int64(unix.EINPROGRESS) {
+		t.Errorf("connect result %d", ev.Result)
+	}
+	c.waitFor(t, "bind", func(e Event) bool {
+		return e.Kind == KindBind && e.Network.SrcAddr == "127.0.0.1" && e.Process.PID == me
+	})
+	c.waitFor(t, "listen", func(e Event) bool { return e.Kind == KindListen && e.Network.SrcPort == port })
+	acc := c.waitFor(t, "accept", func(e Event) bool { return e.Kind == KindAccept && e.Network.DstPort == port })
+	if acc.Network.SrcPort != uint16(local.Port) || acc.Network.SrcAddr != "127.0.0.1" {
+		t.Errorf("accept: %+v, want peer port %d", *acc.Network, local.Port)
+	}
+	c.waitFor(t, "tcp_state", func(e Event) bool {
+		return e.Kind == KindTCPState && e.Network.DstPort == port && e.Network.NewState == "SYN_SENT" && e.Network.OldState == "CLOSE"
+	})
+
+	// unix sockets: the path of connect
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "s.sock")
+	ul, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ul.Close()
+	uc, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uc.Close()
+	c.waitFor(t, "unix connect", func(e Event) bool {
+		return e.Kind == KindConnect && e.Network.Family == "unix" && e.Network.Path == sock
+	})
+}
+
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	watched := filepath.Join(dir, "watched") + "/"
+	other := filepath.Join(dir, "other")
+	for _, d := range []string{watched, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, WriteOnlyPaths: []string{watched + "quiet"},
+		Kinds: []Kind{KindOpen, KindUnlink, KindRename, KindChmod}}, true)
+
+	unwatched := filepath.Join(other, "f")
+	os.WriteFile(unwatched, []byte("x"), 0o644)
+	os.ReadFile(filepath.Join(watched, "quiet")) // write-only prefix, read: not reported
+	w := filepath.Join(watched, "w")
+	if err := os.WriteFile(w, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev := c.waitFor(t, "open for writing", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == w })
+	if !ev.File.Write || ev.File.Flags&unix.O_CREAT == 0 || ev.Process.PID != int32(os.Getpid()) || ev.Result < 0 {
+		t.Errorf("open: %+v result %d pid %d", *ev.File, ev.Result, ev.Process.PID)
+	}
+	if _, err := os.ReadFile(w); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "open for reading", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == w && !e.File.Write })
+	os.WriteFile(filepath.Join(watched, "quiet"), []byte("x"), 0o644)
+	c.waitFor(t, "write-only open", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == watched+"quiet" && e.File.Write })
+
+	if err := os.Chmod(w, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	ch := c.waitFor(t, "chmod", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == w })
+	if ch.File.Mode != 0o4755 {
+		t.Errorf("chmod mode %o", ch.File.Mode)
+	}
+	w2 := filepath.Join(watched, "w2")
+	if err := os.Rename(w, w2); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "rename", func(e Event) bool { return e.Kind == KindRename && e.File.Path == w && e.File.NewPath == w2 })
+	// into the watched tree from outside
+	if err := os.Rename(unwatched, filepath.Join(watched, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "rename into", func(e Event) bool { return e.Kind == KindRename && e.File.NewPath == filepath.Join(watched, "moved") })
+	if err := os.Remove(w2); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "unlink", func(e Event) bool { return e.Kind == KindUnlink && e.File.Path == w2 && e.Result == 0 })
+	os.WriteFile(filepath.Join(other, "g"), []byte("x"), 0o644)
+	os.Remove(filepath.Join(other, "g"))
+	// a last watched action, then nothing of the other tree may be there
+	os.Remove(filepath.Join(watched, "moved"))
+	c.waitFor(t, "unlink moved", func(e Event) bool { return e.Kind == KindUnlink && e.File.Path == filepath.Join(watched, "moved") })
+	c.none(t, "unwatched", func(e Event) bool {
+		return e.File != nil && (strings.HasPrefix(e.File.Path, other) && e.Kind != KindRename || e.File.Path == watched+"quiet" && !e.File.Write)
+	})
+}
+
+func TestCredentials(t *testing.T) {
+	c := startSensor(t, Options{Kinds: []Kind{KindSetUID, KindSetGID, KindExec}}, true)
+	cmd := exec.Command("/bin/true", "vigil-setuid")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	run(t, cmd)
+	ev := c.waitFor(t, "setuid", func(e Event) bool { return e.Kind == KindSetUID && e.Cred != nil && e.Cred.UID == 65534 })
+	if ev.Cred.EUID != 65534 || ev.Process.UID != 0 || ev.Result != 0 || !hasParent(ev, os.Getpid()) && ev.Process.PPID != int32(os.Getpid()) {
+		t.Errorf("setuid: cred %+v process uid %d result %d ppid %d", *ev.Cred, ev.Process.UID, ev.Result, ev.Process.PPID)
+	}
+	c.waitFor(t, "setgid", func(e Event) bool { return e.Kind == KindSetGID && e.Cred.GID == 65534 })
+	exe := c.waitFor(t, "exec as nobody", func(e Event) bool {
+		return e.Kind == KindExec && slices.Contains(e.Process.Args, "vigil-setuid")
+	})
+	if exe.Process.UID != 65534 {
+		t.Errorf("exec uid %d", exe.Process.UID)
+	}
+}
+
+// copyFile copies src to a new file dst with mode.
+func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMemfdExec(t *testing.T) {
+	c := startSensor(t, Options{Kinds: []Kind{KindExec, KindMemfd}}, true)
+	fd, err := unix.MemfdCreate("vigil-fileless", unix.MFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "memfd")
+	defer f.Close()
+	m := c.waitFor(t, "memfd", func(e Event) bool { return e.Kind == KindMemfd && e.Args["name"] == "vigil-fileless" })
+	if m.Args["flags"] != int64(unix.MFD_CLOEXEC) || m.Result != int64(fd) {
+		t.Errorf("memfd args %v result %d", m.Args, m.Result)
+	}
+	bin, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bin); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), fd)
+	cmd := exec.Command(path, "vigil-memfd-run")
+	run(t, cmd)
+	ev := c.waitFor(t, "memfd exec", func(e Event) bool {
+		return e.Kind == KindExec && slices.Contains(e.Process.Args, "vigil-memfd-run")
+	})
+	if !ev.Process.ExeMemfd || ev.Process.ExeDeleted || !strings.HasPrefix(ev.Process.Exe, "/memfd:vigil-fileless") {
+		t.Errorf("memfd exec: Exe %q memfd %v deleted %v", ev.Process.Exe, ev.Process.ExeMemfd, ev.Process.ExeDeleted)
+	}
+}
+
+func TestDeletedExec(t *testing.T) {
+	dir := t.TempDir()
+	watched := filepath.Join(dir, "watched") + "/"
+	os.MkdirAll(watched, 0o755)
+	c := startSensor(t, Options{WatchedPaths: []string{watched}}, true)
+	// 1. started, then its binary unlinked: later events say deleted.
+	sh := filepath.Join(dir, "vigil-sh")
+	copyFile(t, "/bin/sh", sh, 0o755)
+	cmd := exec.Command(sh, "-c", `read x; echo > "$1"`, "sh", filepath.Join(watched, "after"))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ev := c.waitFor(t, "exec", func(e Event) bool { return e.Kind == KindExec && e.Process.PID == int32(cmd.Process.Pid) })
+	if ev.Process.Exe != sh || ev.Process.ExeDeleted || ev.Process.Stdin != "pipe" {
+		t.Errorf("exec: Exe %q deleted %v stdin %q", ev.Process.Exe, ev.Process.ExeDeleted, ev.Process.Stdin)
+	}
+	if err := os.Remove(sh); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Write([]byte("go\n"))
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	op := c.waitFor(t, "open by the deleted binary", func(e Event) bool {
+		return e.Kind == KindOpen && e.Process.PID == int32(cmd.Process.Pid)
+	})
+	if !op.Process.ExeDeleted || op.Process.Exe != sh {
+		t.Errorf("open: Exe %q deleted %v", op.Process.Exe, op.Process.ExeDeleted)
+	}
+	// 2. unlinked, then executed through its open descriptor.
+	bin := filepath.Join(dir, "vigil-true")
+	copyFile(t, "/bin/true", bin, 0o755)
+	f, err := os.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	os.Remove(bin)
+	run(t, exec.Command(fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd()), "vigil-deleted-run"))
+	ev = c.waitFor(t, "deleted exec", func(e Event) bool {
+		return e.Kind == KindExec && slices.Contains(e.Process.Args, "vigil-deleted-run")
+	})
+	if !ev.Process.ExeDeleted || ev.Process.ExeMemfd || ev.Process.Exe != bin {
+		t.Errorf("deleted exec: Exe %q deleted %v memfd %v", ev.Process.Exe, ev.Process.ExeDeleted, ev.Process.ExeMemfd)
+	}
+}
+
+func TestKernelCalls(t *testing.T) {
+	c := startSensor(t, Options{Kinds: []Kind{KindExec, KindPtrace, KindMount, KindBPF, KindModuleLoad}}, true)
+	// ptrace attach to a child
+	cmd := exec.Command("/bin/sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	pid := cmd.Process.Pid
+	// The parent may return from Start before the child's exec is
+	// reported: wait for it so that the target is known as sleep.
+	c.waitFor(t, "exec of sleep", func(e Event) bool { return e.Kind == KindExec && e.Process.PID == int32(pid) })
+	func() {
+		// PTRACE_ATTACH needs the tracer thread to stay the same.
+		done := make(chan error)
+		go func() {
+			err := unix.PtraceAttach(pid)
+			if err == nil {
+				var ws unix.WaitStatus
+				unix.Wait4(pid, &ws, 0, nil)
+				err = unix.PtraceDetach(pid)
+			}
+			done <- err
+		}()
+		if err := <-done; err != nil {
+			t.Errorf("ptrace attach: %v", err)
+		}
+	}()
+	ev := c.waitFor(t, "ptrace", func(e Event) bool { return e.Kind == KindPtrace && e.Args["targetPid"] == int64(pid) })
+	if ev.Args["requestName"] != "ATTACH" || ev.Target == nil || ev.Target.PID != int32(pid) || ev.Target.Name != "sleep" {
+		t.Errorf("ptrace: args %v target %+v", ev.Args, ev.Target)
+	}
+	// mount (a tmpfs on a temp dir; fails harmlessly if not permitted)
+	dir := t.TempDir()
+	if err := unix.Mount("vigil-test", dir, "tmpfs", 0, "size=1m"); err == nil {
+		unix.Unmount(dir, 0)
+	}
+	m := c.waitFor(t, "mount", func(e Event) bool { return e.Kind == KindMount && e.Mount.Target == dir })
+	if m.Mount.Source != "vigil-test" || m.Mount.FSType != "tmpfs" {
+		t.Errorf("mount %+v", *m.Mount)
+	}
+	// bpf(BPF_MAP_CREATE)
+	attr := make([]byte, 72)
+	le.PutUint32(attr[0:], 2) // BPF_MAP_TYPE_ARRAY
+	le.PutUint32(attr[4:], 4)
+	le.PutUint32(attr[8:], 4)
+	le.PutUint32(attr[12:], 1)
+	copy(attr[28:], "vigil_test_map")
+	fd, _, _ := unix.Syscall(unix.SYS_BPF, 0, uintptr(unsafePointer(attr)), uintptr(len(attr)))
+	if int(fd) > 0 {
+		unix.Close(int(fd))
+	}
+	b := c.waitFor(t, "bpf", func(e Event) bool { return e.Kind == KindBPF && e.Args["mapName"] == "vigil_test_map" })
+	if b.Args["cmdName"] != "BPF_MAP_CREATE" {
+		t.Errorf("bpf args %v", b.Args)
+	}
+}
+
+func TestModuleLoad(t *testing.T) {
+	// finit_module of a file that is no module: refused, but reported.
+	if _, err := os.Stat("/sys/kernel/tracing/events/syscalls/sys_enter_finit_module"); err != nil {
+		t.Skipf("no finit_module tracepoint (kernel without module support): %v", err)
+	}
+	c := startSensor(t, Options{Kinds: []Kind{KindModuleLoad}}, true)
+	f, err := os.CreateTemp(t.TempDir(), "vigil-mod-*.ko")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("not a module")
+	unix.FinitModule(int(f.Fd()), "vigil=1", 0)
+	f.Close()
+	mod := c.waitFor(t, "module", func(e Event) bool { return e.Kind == KindModuleLoad && e.Args["params"] == "vigil=1" })
+	if !strings.HasPrefix(mod.Args["name"].(string), "vigil-mod-") || mod.Result >= 0 {
+		t.Errorf("module: args %v result %d", mod.Args, mod.Result)
+	}
+}
+
+func TestDegraded(t *testing.T) {
+	c := startSensor(t, Options{Degraded: "forced by test"}, false)
+	if c.s.Mode() != "degraded: forced by test" {
+		t.Fatalf("Mode = %q", c.s.Mode())
+	}
+	cmd := exec.Command("/bin/sh", "-c", "sleep 0.3", "vigil-degraded")
+	run(t, cmd)
+	ev := c.waitFor(t, "exec", func(e Event) bool { return e.Kind == KindExec && e.Process.PID == int32(cmd.Process.Pid) })
+	if len(ev.Process.Args) == 0 || !strings.HasSuffix(ev.Process.Exe, "sh") || !hasParent(ev, os.Getpid()) {
+		t.Errorf("degraded exec: %+v parents %d", ev.Process, len(ev.Parents))
+	}
+	c.waitFor(t, "fork", func(e Event) bool { return e.Kind == KindFork && e.Process.PPID == int32(os.Getpid()) })
+	c.waitFor(t, "exit", func(e Event) bool { return e.Kind == KindExit && e.Process.PID == int32(cmd.Process.Pid) })
+}
+
+// TestLoad runs exec loops on every CPU and checks that the kernel dropped
+// nothing. VIGIL_SENSOR_LOAD=1 enables it (it takes a while).
+func TestLoad(t *testing.T) {
+	if os.Getenv("VIGIL_SENSOR_LOAD") != "1" {
+		t.Skip("load test: set VIGIL_SENSOR_LOAD=1")
+	}
+	n, _ := strconv.Atoi(os.Getenv("VIGIL_SENSOR_LOAD_EXECS"))
+	if n == 0 {
+		n = 3000
+	}
+	c := startSensor(t, Options{}, true)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n/2; i++ {
+				exec.Command("/bin/true").Run()
+				if f, err := os.Open("/etc/shadow"); err == nil {
+					f.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	time.Sleep(time.Second)
+	st := c.s.Stats()
+	t.Logf("%d execs in %v (%.0f/s); stats %+v", n, took, float64(n)/took.Seconds(), st)
+	if st.KernelDropsTotal != 0 {
+		t.Errorf("kernel dropped %d records", st.KernelDropsTotal)
+	}
+	if st.Events[KindExec] < uint64(n) {
+		t.Errorf("%d exec events for %d execs", st.Events[KindExec], n)
+	}
+}
+
+func TestContainer(t *testing.T) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skipf("no docker CLI: %v", err)
+	}
+	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		t.Skipf("no Docker Engine (scripts/dockerd.sh starts one): %v: %.200s", err, out)
+	}
+	tag := fmt.Sprintf("vigil-test/sensor:%d", os.Getpid())
+	root := fixture.BusyboxRoot(t)
+	run(t, exec.Command("sh", "-c", `tar -C "$1" -c . | docker import - "$2"`, "sh", root, tag))
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", tag).Run() })
+	c := startSensor(t, Options{Kinds: []Kind{KindExec}, Resolver: &InventoryResolver{}}, true)
+	name := fmt.Sprintf("vigil-sensor-%d", os.Getpid())
+	out, err := exec.Command("docker", "run", "-d", "--name", name, tag, "/bin/sh", "-c", "sleep 1; /bin/ls /vigil-marker-dir; sleep 30").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v: %s", err, out)
+	}
+	id := strings.TrimSpace(string(out))
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", id).Run() })
+	ev := c.waitFor(t, "exec in container", func(e Event) bool {
+		return e.Kind == KindExec && slices.Contains(e.Process.Args, "/vigil-marker-dir")
+	})
+	if ev.Container == nil || ev.Container.ID != id {
+		t.Fatalf("Container = %+v, want ID %s", ev.Container, id)
+	}
+	if ev.Container.Name != name || ev.Container.Image != tag || ev.Container.Runtime != "docker" {
+		t.Errorf("Container = %+v, want name %s image %s", *ev.Container, name, tag)
+	}
+	if ev.Process.PidNS == ev.Parents[len(ev.Parents)-1].PidNS {
+		t.Logf("note: pid namespace equals the oldest ancestor's (%d)", ev.Process.PidNS)
+	}
+}
