@@ -68,6 +68,8 @@ Usage:
                             CloudFormation files ('vigil scan config -h')
   vigil policy COMMAND      list the built-in rules or test your own rules
                             ('vigil policy help')
+  vigil rules COMMAND       list the runtime detection rules or test your own
+                            ('vigil rules help')
   vigil db COMMAND          build, update, inspect, export or import the
                             vulnerability database ('vigil db help')
   vigil server              run the server: REST API, agent listener, assessment
@@ -90,6 +92,8 @@ func Run(ctx context.Context, env *Env, args []string) error {
 		return runDB(ctx, env, args[1:])
 	case "policy":
 		return runPolicy(ctx, env, args[1:])
+	case "rules":
+		return runRules(ctx, env, args[1:])
 	case "server":
 		return runServer(ctx, env, args[1:])
 	case "version", "--version":

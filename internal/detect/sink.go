@@ -1,0 +1,129 @@
+package detect
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// Sink takes alerts: the local log, the agent's stream to the server, a
+// printer for standalone mode.
+type Sink interface {
+	Write(a *Alert) error
+}
+
+var _ Sink = (*FileSink)(nil)
+
+// ErrClosed means a sink was written after Close.
+var ErrClosed = errors.New("sink closed")
+
+// FileSink appends alerts as JSON lines to a file and rotates it by size:
+// when a line would take the file past maxBytes it becomes path.1 (path.1
+// becomes path.2 …) and at most keep old files are kept. It is safe for
+// concurrent use.
+type FileSink struct {
+	path     string
+	maxBytes int64
+	keep     int
+
+	mu   sync.Mutex
+	f    *os.File
+	size int64
+}
+
+// NewFileSink opens (or creates, mode 0600) the log at path. maxBytes <=
+// 0 means 64 MiB; keep < 0 means 0.
+func NewFileSink(path string, maxBytes int64, keep int) (*FileSink, error) {
+	if maxBytes <= 0 {
+		maxBytes = 64 << 20
+	}
+	s := &FileSink{path: path, maxBytes: maxBytes, keep: max(keep, 0)}
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *FileSink) open() error {
+	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("alert log: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("alert log: %w", err)
+	}
+	s.f, s.size = f, info.Size()
+	return nil
+}
+
+// Write appends one alert. A line longer than maxBytes is written alone
+// into a fresh file: alerts are never dropped for size.
+func (s *FileSink) Write(a *Alert) error {
+	line, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("alert log: encode %s: %w", a.RuleID, err)
+	}
+	line = append(line, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return ErrClosed
+	}
+	if s.size > 0 && s.size+int64(len(line)) > s.maxBytes {
+		if err := s.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := s.f.Write(line)
+	s.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("alert log: %w", err)
+	}
+	return nil
+}
+
+// rotate shifts path.N-1 → path.N … path → path.1, dropping what falls
+// past keep, and opens a fresh file.
+func (s *FileSink) rotate() error {
+	if err := s.f.Close(); err != nil {
+		return fmt.Errorf("alert log: %w", err)
+	}
+	s.f = nil
+	name := func(i int) string {
+		if i == 0 {
+			return s.path
+		}
+		return fmt.Sprintf("%s.%d", s.path, i)
+	}
+	if s.keep == 0 {
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("alert log: rotate: %w", err)
+		}
+	} else {
+		if err := os.Remove(name(s.keep)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("alert log: rotate: %w", err)
+		}
+		for i := s.keep - 1; i >= 0; i-- {
+			if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("alert log: rotate: %w", err)
+			}
+		}
+	}
+	return s.open()
+}
+
+// Close closes the file; later writes fail with ErrClosed.
+func (s *FileSink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
+}
