@@ -82,6 +82,12 @@ func baseFuncs(l lang) template.FuncMap {
 		"langName":   func(x lang) string { return langNames[x] },
 		"deref":      func(b *bool) bool { return b != nil && *b },
 		"summary":    func(raw json.RawMessage) string { return jsonSummary(raw, 300) },
+		"alert": func(kind string, raw json.RawMessage) *alertView {
+			if v, ok := parseAlert(kind, raw); ok {
+				return &v
+			}
+			return nil
+		},
 		"navItem": func(v *view, name, href string) navLink {
 			return navLink{Name: name, Href: href, Label: l.t("nav." + name), Current: v.Nav == name}
 		},
