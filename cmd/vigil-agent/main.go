@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +28,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vigil-sec/vigil/internal/agent"
 	"github.com/vigil-sec/vigil/internal/containers"
+	"github.com/vigil-sec/vigil/internal/guard"
+	"github.com/vigil-sec/vigil/internal/sensor"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -61,6 +65,11 @@ func run(ctx context.Context, args []string) error {
 		maxMemory   = fs.String("max-memory", "64MiB", "soft memory limit (GOMEMLIMIT), e.g. 64MiB")
 		metricsAddr = fs.String("metrics-addr", "", "serve Prometheus /metrics on this address (e.g. 127.0.0.1:9464)")
 		logLevel    = fs.String("log-level", "info", "debug, info, warn or error")
+		runtimeOn   = fs.Bool("runtime", true, "runtime protection: watch processes, files and connections with the eBPF sensor (degraded mode without eBPF) and raise alerts")
+		rulesDir    = fs.String("rules", "", "a directory of runtime rule files laid over the built-in rules, reloaded on change")
+		response    = fs.String("response", guard.ResponseDryRun, "rule actions (kill, quarantine, isolate): off, dry-run (record what would be done) or on")
+		alertLog    = fs.String("alert-log", "", "JSON-lines file every alert is appended to, rotated by size (default alerts.jsonl in --state; \"-\" for none)")
+		standalone  = fs.Bool("standalone", false, "no server: run runtime protection only and print alerts as JSON lines on stdout")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,8 +83,11 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("bad --log-level %q", *logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if *server == "" {
-		return errors.New("--server is required")
+	if *server == "" && !*standalone {
+		return errors.New("--server is required (or --standalone)")
+	}
+	if *standalone && !*runtimeOn {
+		return errors.New("--standalone runs runtime protection only; it cannot be combined with --runtime=false")
 	}
 	if err := applyCaps(*maxCPU, *maxMemory, log); err != nil {
 		return err
@@ -97,6 +109,43 @@ func run(ctx context.Context, args []string) error {
 	if sock == "" {
 		sock = filepath.Join(*hostRoot, "var/run/docker.sock")
 	}
+	var guardOpts *guard.Options
+	if *runtimeOn {
+		logPath := *alertLog
+		switch logPath {
+		case "":
+			logPath = filepath.Join(*state, "alerts.jsonl")
+		case "-":
+			logPath = ""
+		}
+		if logPath != "" {
+			if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+				return fmt.Errorf("--alert-log: %w", err)
+			}
+		}
+		guardOpts = &guard.Options{
+			Sensor:        sensor.Options{Resolver: &sensor.InventoryResolver{Options: containers.Options{DockerSocket: sock}}},
+			RulesDir:      *rulesDir,
+			Response:      *response,
+			QuarantineDir: filepath.Join(*state, "quarantine"),
+			AlertLog:      logPath,
+		}
+	}
+	if *standalone {
+		enc := json.NewEncoder(os.Stdout)
+		var mu sync.Mutex
+		guardOpts.Sinks = append(guardOpts.Sinks, guard.SinkFunc(func(al *guard.Alert) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return enc.Encode(al)
+		}))
+		g, err := startGuard(*guardOpts, reg, log)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		return g.Run(ctx)
+	}
 	hostname, _ := os.Hostname()
 	machineID, _ := os.ReadFile(filepath.Join(*hostRoot, "etc/machine-id"))
 	collector := &agent.HostCollector{Root: *hostRoot, Containers: containers.Options{DockerSocket: sock}, Logger: log}
@@ -109,7 +158,46 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	return a.Run(ctx)
+	if guardOpts == nil {
+		return a.Run(ctx)
+	}
+	guardOpts.Sinks = append(guardOpts.Sinks, a.AlertSink())
+	g, err := startGuard(*guardOpts, reg, log)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	// The agent and runtime protection run side by side; either ending
+	// ends both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- a.Run(ctx) }()
+	go func() { errc <- g.Run(ctx) }()
+	err = <-errc
+	cancel()
+	if err2 := <-errc; err == nil || errors.Is(err, context.Canceled) {
+		err = err2
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// startGuard starts runtime protection and says which sensor mode it got:
+// a degraded sensor is reported, never silent.
+func startGuard(opts guard.Options, reg prometheus.Registerer, log *slog.Logger) (*guard.Guard, error) {
+	g, err := guard.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("runtime protection: %w", err)
+	}
+	reg.MustRegister(agent.GuardCollector{G: g})
+	log.Info("runtime protection", "sensor", g.Mode(), "rules", len(g.Rules()), "response", opts.Response)
+	if strings.HasPrefix(g.Mode(), "degraded") {
+		log.Warn("runtime protection is degraded: eBPF unavailable, watching process starts only", "mode", g.Mode())
+	}
+	return g, nil
 }
 
 // applyCaps sets the soft memory limit and the CPU cap. The CPU cap moves
