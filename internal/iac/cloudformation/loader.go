@@ -65,7 +65,7 @@ func (l *Loader) Load(ctx context.Context, in *iac.Input) ([]iac.Resource, []iac
 		err error
 	}
 	out := make([]result, len(files))
-	forEach(ctx, len(files), func(i int) {
+	iac.ForEach(ctx, len(files), func(i int) {
 		data, err := in.ReadFile(files[i])
 		if err != nil {
 			out[i].err = err

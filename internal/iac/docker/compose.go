@@ -46,7 +46,7 @@ func (*ComposeLoader) Load(ctx context.Context, in *iac.Input) ([]iac.Resource, 
 		err error
 	}
 	out := make([]result, len(files))
-	forEach(ctx, len(files), func(i int) {
+	iac.ForEach(ctx, len(files), func(i int) {
 		data, err := in.ReadFile(files[i])
 		if err != nil {
 			out[i].err = err

@@ -81,7 +81,7 @@ func (*DockerfileLoader) Load(ctx context.Context, in *iac.Input) ([]iac.Resourc
 		err error
 	}
 	out := make([]result, len(files))
-	forEach(ctx, len(files), func(i int) {
+	iac.ForEach(ctx, len(files), func(i int) {
 		data, err := in.ReadFile(files[i])
 		if err != nil {
 			out[i].err = err

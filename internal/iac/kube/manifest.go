@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/vigil-sec/vigil/internal/iac"
 )
@@ -31,20 +28,9 @@ func loadManifests(ctx context.Context, in *iac.Input, files []string) ([]iac.Re
 		err *iac.FileError
 	}
 	out := make([]result, len(files))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(files) {
-					return
-				}
-				out[i].rs, out[i].err = loadManifest(in, files[i])
-			}
-		})
-	}
-	wg.Wait()
+	iac.ForEach(ctx, len(files), func(i int) {
+		out[i].rs, out[i].err = loadManifest(in, files[i])
+	})
 	var res []iac.Resource
 	var errs []iac.FileError
 	for _, r := range out {

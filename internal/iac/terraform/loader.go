@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -128,7 +127,7 @@ func (l *Loader) Load(ctx context.Context, in *iac.Input) ([]iac.Resource, []iac
 
 	// Find the module calls between directories, parsing only the files
 	// that can hold a module block.
-	parallel(ctx, len(dirs), func(i int) { r.scanCalls(dirs[i]) })
+	iac.ForEach(ctx, len(dirs), func(i int) { r.scanCalls(dirs[i]) })
 	roots := r.roots(dirs)
 
 	type result struct {
@@ -136,7 +135,7 @@ func (l *Loader) Load(ctx context.Context, in *iac.Input) ([]iac.Resource, []iac
 		errs []iac.FileError
 	}
 	results := make([]result, len(roots)+len(plans))
-	parallel(ctx, len(results), func(i int) {
+	iac.ForEach(ctx, len(results), func(i int) {
 		if i >= len(roots) {
 			res, err := r.loadPlan(plans[i-len(roots)])
 			results[i].res = res
@@ -186,40 +185,6 @@ func compareVarFiles(a, b string) int {
 		return ra - rb
 	}
 	return strings.Compare(a, b)
-}
-
-// parallel runs f(0..n-1) on at most GOMAXPROCS goroutines, stopping
-// early when ctx is done.
-func parallel(ctx context.Context, n int, f func(int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			if ctx.Err() != nil {
-				return
-			}
-			f(i)
-		}
-		return
-	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 func (r *run) addErr(file string, err error) {

@@ -1,4 +1,4 @@
-package cloudformation
+package iac
 
 import (
 	"context"
@@ -6,11 +6,12 @@ import (
 	"sync"
 )
 
-// forEach calls fn(i) for every i in [0, n) on at most GOMAXPROCS
-// goroutines and returns when all calls are done or ctx is cancelled (calls
-// not yet started are then skipped). fn writes its result into a slot of
-// its own, so the caller's order stays the file order.
-func forEach(ctx context.Context, n int, fn func(i int)) {
+// ForEach calls fn(i) for every i in [0, n) on at most GOMAXPROCS
+// goroutines and returns when all calls are done or ctx is cancelled
+// (calls not yet started are then skipped). Loaders parse files with it:
+// fn writes its result into a slot of its own, so the caller keeps the
+// file order.
+func ForEach(ctx context.Context, n int, fn func(i int)) {
 	workers := min(runtime.GOMAXPROCS(0), n)
 	if workers <= 1 {
 		for i := range n {
