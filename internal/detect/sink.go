@@ -19,11 +19,14 @@ var _ Sink = (*FileSink)(nil)
 // ErrClosed means a sink was written after Close.
 var ErrClosed = errors.New("sink closed")
 
-// FileSink appends alerts as JSON lines to a file and rotates it by size:
-// when a line would take the file past maxBytes it becomes path.1 (path.1
-// becomes path.2 …) and at most keep old files are kept. It is safe for
-// concurrent use.
-type FileSink struct {
+// JSONLog appends values as JSON lines to a file, mode 0600, and rotates
+// it by size: when a line would take the file past maxBytes it becomes
+// path.1 (path.1 becomes path.2 …) and at most keep old files are kept.
+// A line longer than maxBytes is written alone into a fresh file: nothing
+// is dropped for size. If shifting the old files fails the file is
+// reopened all the same, so one failure does not end the log. It is safe
+// for concurrent use.
+type JSONLog struct {
 	path     string
 	maxBytes int64
 	keep     int
@@ -33,21 +36,21 @@ type FileSink struct {
 	size int64
 }
 
-// NewFileSink opens (or creates, mode 0600) the log at path. maxBytes <=
-// 0 means 64 MiB; keep < 0 means 0.
-func NewFileSink(path string, maxBytes int64, keep int) (*FileSink, error) {
+// NewJSONLog opens (or creates) the log at path. maxBytes <= 0 means 64
+// MiB; keep < 0 means 0.
+func NewJSONLog(path string, maxBytes int64, keep int) (*JSONLog, error) {
 	if maxBytes <= 0 {
 		maxBytes = 64 << 20
 	}
-	s := &FileSink{path: path, maxBytes: maxBytes, keep: max(keep, 0)}
-	if err := s.open(); err != nil {
+	l := &JSONLog{path: path, maxBytes: maxBytes, keep: max(keep, 0)}
+	if err := l.open(); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return l, nil
 }
 
-func (s *FileSink) open() error {
-	f, err := os.OpenFile(s.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+func (l *JSONLog) open() error {
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("alert log: %w", err)
 	}
@@ -56,74 +59,85 @@ func (s *FileSink) open() error {
 		f.Close()
 		return fmt.Errorf("alert log: %w", err)
 	}
-	s.f, s.size = f, info.Size()
+	l.f, l.size = f, info.Size()
 	return nil
 }
 
-// Write appends one alert. A line longer than maxBytes is written alone
-// into a fresh file: alerts are never dropped for size.
-func (s *FileSink) Write(a *Alert) error {
-	line, err := json.Marshal(a)
+// Append writes v as one line.
+func (l *JSONLog) Append(v any) error {
+	line, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("alert log: encode %s: %w", a.RuleID, err)
+		return fmt.Errorf("alert log: encode: %w", err)
 	}
 	line = append(line, '\n')
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
 		return ErrClosed
 	}
-	if s.size > 0 && s.size+int64(len(line)) > s.maxBytes {
-		if err := s.rotate(); err != nil {
-			return err
+	var rotErr error
+	if l.size > 0 && l.size+int64(len(line)) > l.maxBytes {
+		if rotErr = l.rotate(); l.f == nil {
+			return rotErr
 		}
 	}
-	n, err := s.f.Write(line)
-	s.size += int64(n)
+	n, err := l.f.Write(line)
+	l.size += int64(n)
 	if err != nil {
-		return fmt.Errorf("alert log: %w", err)
+		return errors.Join(rotErr, fmt.Errorf("alert log: %w", err))
 	}
-	return nil
+	return rotErr
 }
 
-// rotate shifts path.N-1 → path.N … path → path.1, dropping what falls
-// past keep, and opens a fresh file.
-func (s *FileSink) rotate() error {
-	if err := s.f.Close(); err != nil {
+// rotate shifts path.keep-1 → path.keep … path → path.1, dropping what
+// falls past keep, and opens a fresh file.
+func (l *JSONLog) rotate() error {
+	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("alert log: %w", err)
 	}
-	s.f = nil
+	l.f = nil
 	name := func(i int) string {
 		if i == 0 {
-			return s.path
+			return l.path
 		}
-		return fmt.Sprintf("%s.%d", s.path, i)
+		return fmt.Sprintf("%s.%d", l.path, i)
 	}
-	if s.keep == 0 {
-		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("alert log: rotate: %w", err)
-		}
-	} else {
-		if err := os.Remove(name(s.keep)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("alert log: rotate: %w", err)
-		}
-		for i := s.keep - 1; i >= 0; i-- {
-			if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("alert log: rotate: %w", err)
-			}
+	var err error
+	// With keep 0 the oldest is the current file itself.
+	if e := os.Remove(name(l.keep)); e != nil && !errors.Is(e, os.ErrNotExist) {
+		err = fmt.Errorf("alert log: rotate: %w", e)
+	}
+	for i := l.keep - 1; i >= 0 && err == nil; i-- {
+		if e := os.Rename(name(i), name(i+1)); e != nil && !errors.Is(e, os.ErrNotExist) {
+			err = fmt.Errorf("alert log: rotate: %w", e)
 		}
 	}
-	return s.open()
+	return errors.Join(err, l.open())
 }
 
-// Close closes the file; later writes fail with ErrClosed.
-func (s *FileSink) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
+// Close closes the file; later appends fail with ErrClosed.
+func (l *JSONLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
 		return nil
 	}
-	err := s.f.Close()
-	s.f = nil
+	err := l.f.Close()
+	l.f = nil
 	return err
 }
+
+// FileSink is a Sink writing alerts to a JSONLog.
+type FileSink struct{ *JSONLog }
+
+// NewFileSink opens the alert log at path (see NewJSONLog).
+func NewFileSink(path string, maxBytes int64, keep int) (*FileSink, error) {
+	l, err := NewJSONLog(path, maxBytes, keep)
+	if err != nil {
+		return nil, err
+	}
+	return &FileSink{l}, nil
+}
+
+// Write appends one alert.
+func (s *FileSink) Write(a *Alert) error { return s.Append(a) }
