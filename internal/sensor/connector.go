@@ -200,6 +200,7 @@ func (c *connector) record(ev procEvent) *record {
 		c.header(r, ev.pid)
 		c.starts[ev.pid] = r.start
 		r.argv = c.proc.cmdline(int32(ev.pid))
+		r.stdio = [2]uint8{fdKindIndex(c.proc.fdKind(int32(ev.pid), 0)), fdKindIndex(c.proc.fdKind(int32(ev.pid), 1))}
 		if exe, del, memfd, ok := c.proc.exe(int32(ev.pid)); ok {
 			r.filename = exe
 			if del {

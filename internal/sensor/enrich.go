@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,8 +17,10 @@ type enricher struct {
 	proc       procfs
 	cache      *procCache
 	containers *containerCache
-	matcher    pathMatcher
-	boot       time.Time // wall-clock time of boot-relative 0
+	matcher    pathMatcher          // WatchedPaths and ReadPaths
+	reads      pathMatcher          // ReadPaths
+	boot       time.Time            // wall-clock time of boot-relative 0
+	cgroups    map[cgroupKey]string // → container ID ("" for the host)
 }
 
 func newEnricher(o Options, boot time.Time) *enricher {
@@ -26,8 +29,10 @@ func newEnricher(o Options, boot time.Time) *enricher {
 		proc:       procfs{root: o.ProcRoot},
 		cache:      newProcCache(o.ProcCacheSize, o.ExitGrace),
 		containers: newContainerCache(o.Resolver),
-		matcher:    newPathMatcher(o.WatchedPaths),
+		matcher:    newPathMatcher(append(slices.Clone(o.WatchedPaths), o.ReadPaths...)),
+		reads:      newPathMatcher(o.ReadPaths),
 		boot:       boot,
+		cgroups:    map[cgroupKey]string{},
 	}
 }
 
@@ -66,12 +71,24 @@ func fromHeader(h *header) Process {
 }
 
 // refresh copies the header's fields, which are current, over a cached
-// process.
-func refresh(p *Process, h Process) {
+// process; it reports whether any changed.
+func refresh(p *Process, h Process) bool {
+	changed := p.PPID != h.PPID || p.Name != h.Name || p.TTY != h.TTY ||
+		p.UID != h.UID || p.GID != h.GID || p.EUID != h.EUID || p.EGID != h.EGID ||
+		p.CapEffective != h.CapEffective || p.CapPermitted != h.CapPermitted ||
+		p.CgroupID != h.CgroupID || p.MntNS != h.MntNS || p.PidNS != h.PidNS
 	p.PPID, p.Name, p.TTY = h.PPID, h.Name, h.TTY
 	p.UID, p.GID, p.EUID, p.EGID = h.UID, h.GID, h.EUID, h.EGID
 	p.CapEffective, p.CapPermitted = h.CapEffective, h.CapPermitted
 	p.CgroupID, p.MntNS, p.PidNS = h.CgroupID, h.MntNS, h.PidNS
+	return changed
+}
+
+// refreshEntry refreshes a cached entry, counting the change.
+func refreshEntry(e *procEntry, h Process) {
+	if refresh(&e.p, h) {
+		e.ver++
+	}
 }
 
 // lookup finds the actor of a record in the cache, reading /proc when it
@@ -113,14 +130,14 @@ func (en *enricher) event(r *record) (ev Event, ok bool) {
 		e = en.exec(r, h)
 	case rkFork:
 		parent := en.lookup(h)
-		refresh(&parent.p, h)
+		refreshEntry(parent, h)
 		child := &procEntry{key: procKey{int32(r.childPID), r.childStart - r.childStart%tickNS}, p: parent.p, container: parent.container}
 		child.p.PID, child.p.PPID, child.p.StartTime = child.key.pid, h.PID, child.key.start
 		en.cache.put(child)
 		e = child
 	case rkExit:
 		e = en.lookup(h)
-		refresh(&e.p, h)
+		refreshEntry(e, h)
 		en.cache.exit(e.key, now)
 		ev.Args = map[string]any{"exitCode": int64(r.exitCode>>8) & 0xff, "signal": int64(r.exitCode & 0x7f)}
 	default:
@@ -142,11 +159,15 @@ func (en *enricher) event(r *record) (ev Event, ok bool) {
 	}
 	if r.header.flags&hfExeDeleted != 0 && !e.p.ExeMemfd && r.kind != rkFork {
 		// The kernel says the executable has been unlinked since.
+		if !e.p.ExeDeleted {
+			e.ver++
+		}
 		e.p.ExeDeleted, ev.Process.ExeDeleted = true, true
 	}
-	refresh(&e.p, h)
-	if r.kind == rkFork {
+	refreshEntry(e, h)
+	if r.kind == rkFork && (e.p.PID != e.key.pid || e.p.PPID != h.PID || e.p.StartTime != e.key.start) {
 		e.p.PID, e.p.PPID, e.p.StartTime = e.key.pid, h.PID, e.key.start
+		e.ver++
 	}
 	ev.Parents = en.cache.ancestry(&ev.Process, en.loadPID)
 	ev.Container = en.containers.get(e.container)
@@ -156,7 +177,11 @@ func (en *enricher) event(r *record) (ev Event, ok bool) {
 	return ev, true
 }
 
-// exec replaces the process's cache entry with the new program.
+// exec replaces the process's cache entry with the new program. The
+// record has argv and what fds 0 and 1 are; /proc is read only for the
+// executable's resolved path, the cwd when the process has none yet or the
+// file name is relative (it is otherwise inherited from the parent), and
+// the container ID when its cgroup is not cached yet.
 func (en *enricher) exec(r *record, h Process) *procEntry {
 	k := procKey{h.PID, h.StartTime}
 	e := &procEntry{key: k, p: h}
@@ -169,13 +194,24 @@ func (en *enricher) exec(r *record, h Process) *procEntry {
 		e.container = prev.container
 	}
 	e.p.Args = r.argv
-	if st, ok := en.proc.stat(h.PID); ok && st.start == h.StartTime {
-		en.proc.fill(h.PID, &e.p)
-		if id, ok := en.proc.containerID(h.PID); ok {
+	if k := fdKindName(r.stdio[0]); k != "" {
+		e.p.Stdin = k
+	}
+	if k := fdKindName(r.stdio[1]); k != "" {
+		e.p.Stdout = k
+	}
+	if exe, del, memfd, ok := en.proc.exe(h.PID); ok {
+		e.p.Exe, e.p.ExeDeleted, e.p.ExeMemfd = exe, del, memfd
+		if e.p.Cwd == "" || !strings.HasPrefix(r.filename, "/") {
+			if cwd := en.proc.cwd(h.PID); cwd != "" {
+				e.p.Cwd = cwd
+			}
+		}
+		if id, ok := en.containerOf(h.PID, h.CgroupID, h.MntNS); ok {
 			e.container = id
 		}
-		if len(r.argv) > 0 {
-			e.p.Args = r.argv
+		if len(e.p.Args) == 0 {
+			e.p.Args = en.proc.cmdline(h.PID)
 		}
 	}
 	if e.p.Exe == "" {
@@ -197,6 +233,39 @@ func (en *enricher) exec(r *record, h Process) *procEntry {
 	return e
 }
 
+// maxCgroups bounds the container ID cache.
+const maxCgroups = 4096
+
+// cgroupKey is where a process runs: its cgroup v2 id and mount
+// namespace. Every process with the same key is in the same container (on
+// cgroup v1 and hybrid hosts the v2 id is the root's for all, and the
+// mount namespace, which every container has its own of, tells them
+// apart).
+type cgroupKey struct {
+	cgroup uint64
+	mntNS  uint32
+}
+
+// containerOf is the container ID of a process: cached per cgroupKey, read
+// from /proc/PID/cgroup on a miss (so host processes cost one read per
+// cgroup and namespace, not one per exec).
+func (en *enricher) containerOf(pid int32, cg uint64, mntNS uint32) (string, bool) {
+	k := cgroupKey{cg, mntNS}
+	if mntNS != 0 {
+		if id, ok := en.cgroups[k]; ok {
+			return id, true
+		}
+	}
+	id, ok := en.proc.containerID(pid)
+	if ok && mntNS != 0 {
+		if len(en.cgroups) >= maxCgroups {
+			clear(en.cgroups)
+		}
+		en.cgroups[k] = id
+	}
+	return id, ok
+}
+
 // details fills the kind-specific parts of an event.
 func (en *enricher) details(r *record, ev *Event) bool {
 	switch r.kind {
@@ -214,12 +283,15 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		n.SrcAddr, n.DstAddr = ipString(r.family, r.saddr), ipString(r.family, r.daddr)
 		ev.Network = n
 	case rkOpen:
-		if !en.matcher.match(r.path) && !en.writeOnlyMatch(r.path) {
+		write := r.fileFlags&writeFlags != 0
+		// The kernel matched prefixes up to a '*': check the rest, and that
+		// a read is under a read-watched pattern.
+		if !en.matcher.match(r.path) || (!write && !en.reads.match(r.path)) {
 			return false
 		}
-		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: r.fileFlags&writeFlags != 0}
+		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: write}
 	case rkUnlink, rkRename, rkChmod:
-		if !en.matcher.match(r.path) && !en.matcher.match(r.path2) && !en.writeOnlyMatch(r.path) && !en.writeOnlyMatch(r.path2) {
+		if !en.matcher.match(r.path) && !en.matcher.match(r.path2) {
 			return false
 		}
 		ev.File = &File{Path: r.path, NewPath: r.path2}
@@ -252,20 +324,6 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		ev.Args = map[string]any{"name": r.name, "params": r.modArgs, "fd": int64(r.fd)}
 	}
 	return true
-}
-
-// writeOnlyMatch reports whether a path is under a write-only prefix
-// (which the kernel also watches, for writes).
-func (en *enricher) writeOnlyMatch(p string) bool {
-	if p == "" {
-		return false
-	}
-	for _, w := range en.opts.WriteOnlyPaths {
-		if strings.HasPrefix(p, kernelPrefix(w)) && (!strings.Contains(w, "*") || globPrefix(w, p)) {
-			return true
-		}
-	}
-	return false
 }
 
 // writeFlags are the open(2) flags that mean writing.

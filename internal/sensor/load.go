@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -93,7 +94,7 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 			b.close()
 		}
 	}()
-	if err := fillWatched(coll.Maps["watched"], o.WatchedPaths, o.WriteOnlyPaths); err != nil {
+	if err := fillWatched(coll.Maps["watched"], o.WatchedPaths, o.ReadPaths); err != nil {
 		return nil, err
 	}
 	for name, p := range coll.Programs {
@@ -148,15 +149,28 @@ type pathKey struct {
 	Path      [pathSize]byte
 }
 
-// fillWatched loads the watched prefixes into the kernel's LPM trie; a
-// write-only prefix is stored with PW_WRITES_ONLY.
-func fillWatched(m *ebpf.Map, watched, writeOnly []string) error {
+// Watched-prefix values (bpf/sensor.bpf.c: PW_*).
+const pwReads = 1 // reads are reported too, not only writes
+
+// fillWatched loads the watched prefixes into the kernel's LPM trie: the
+// read-watched ones with pwReads. The longest prefix decides, so a watched
+// prefix under a read-watched one inherits pwReads.
+func fillWatched(m *ebpf.Map, watched, reads []string) error {
 	vals := map[string]uint32{}
 	for _, p := range watched {
 		vals[kernelPrefix(p)] |= 0
 	}
-	for _, p := range writeOnly {
-		vals[kernelPrefix(p)] |= 1
+	var readPrefixes []string
+	for _, p := range reads {
+		vals[kernelPrefix(p)] |= pwReads
+		readPrefixes = append(readPrefixes, kernelPrefix(p))
+	}
+	for p := range vals {
+		for _, r := range readPrefixes {
+			if strings.HasPrefix(p, r) {
+				vals[p] |= pwReads
+			}
+		}
 	}
 	if len(vals) > int(m.MaxEntries()) {
 		return fmt.Errorf("%w: %d watched prefixes, at most %d", ErrOptions, len(vals), m.MaxEntries())
@@ -172,14 +186,27 @@ func fillWatched(m *ebpf.Map, watched, writeOnly []string) error {
 	return nil
 }
 
+// pollEvery is how often the reader looks at the ring buffer when the
+// kernel has not woken it: the programs wake it only once 64 KiB are
+// waiting (bpf/sensor.bpf.c: WAKEUP_BYTES), so that a busy host costs one
+// wakeup per batch, not one per record. It bounds an event's delay.
+const pollEvery = 10 * time.Millisecond
+
 func (b *ebpfBackend) read() ([]byte, error) {
-	if err := b.rd.ReadInto(&b.rec); err != nil {
+	for {
+		b.rd.SetDeadline(time.Now().Add(pollEvery))
+		err := b.rd.ReadInto(&b.rec)
+		if err == nil {
+			return b.rec.RawSample, nil
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue // the records that were there have been read
+		}
 		if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
 			return nil, errClosed
 		}
 		return nil, fmt.Errorf("read ring buffer: %w", err)
 	}
-	return b.rec.RawSample, nil
 }
 
 func (b *ebpfBackend) kernelDrops() [rkMax]uint64 {

@@ -9,18 +9,21 @@ import (
 	"time"
 )
 
-// Options configure New. The zero value watches DefaultWatchedPaths,
-// enables every kind and uses an 8 MiB ring buffer.
+// Options configure New. The zero value watches DefaultWatchedPaths for
+// writes and DefaultReadPaths for reads too, enables every kind and uses an 8 MiB ring buffer.
 type Options struct {
-	// WatchedPaths are the path prefixes whose opens, unlinks, renames and
-	// chmods are reported; nil means DefaultWatchedPaths. A '*' matches one
-	// path component ("/home/*/.ssh/"): the kernel matches the prefix up to
-	// the first '*' and the rest is checked here.
+	// WatchedPaths are the path prefixes whose writes (opens for writing),
+	// unlinks, renames and chmods are reported; nil means
+	// DefaultWatchedPaths. A '*' matches one path component
+	// ("/home/*/.ssh/"): the kernel matches the prefix up to the first '*'
+	// and the rest is checked here.
 	WatchedPaths []string
-	// WriteOnlyPaths are prefixes under watched ones whose opens are
-	// reported only when opened for writing (the longest matching prefix
-	// decides); nil means DefaultWriteOnlyPaths.
-	WriteOnlyPaths []string
+	// ReadPaths are the prefixes whose opens are reported even when not
+	// for writing (reads of credentials and keys), and whose writes,
+	// unlinks, renames and chmods are reported too; nil means
+	// DefaultReadPaths. Both sets are filtered in the kernel: a read of a
+	// path under WatchedPaths but not ReadPaths never reaches user space.
+	ReadPaths []string
 	// RingBufferSize is the ring buffer's size in bytes, a power of two
 	// and a multiple of the page size; 0 means 8 MiB.
 	RingBufferSize int
@@ -46,29 +49,27 @@ type Options struct {
 	ProcRoot string
 }
 
-// DefaultWatchedPaths are the prefixes watched when Options.WatchedPaths
-// is nil: credentials, persistence, container runtime sockets, kernel
-// tunables, cgroups and logs.
+// DefaultWatchedPaths are the prefixes watched for writes when
+// Options.WatchedPaths is nil: credentials, persistence, container runtime
+// sockets, kernel tunables, cgroups and logs.
 var DefaultWatchedPaths = []string{
 	"/etc/", "/root/.ssh/", "/root/.bashrc", "/root/.profile", "/root/.aws/", "/root/.kube/",
 	"/root/.docker/config.json", "/home/*/.ssh/", "/home/*/.bashrc", "/home/*/.profile",
 	"/home/*/.aws/", "/home/*/.kube/", "/home/*/.docker/config.json",
 	"/var/run/docker.sock", "/run/docker.sock", "/run/containerd/", "/var/run/containerd/",
 	"/var/spool/cron/", "/boot/", "/lib/modules/", "/usr/lib/systemd/system/",
+	"/proc/sys/", "/sys/fs/cgroup/", "/sys/kernel/", "/var/log/",
 }
 
-// DefaultWriteOnlyPaths are watched for writes only: files under watched
-// prefixes that nearly every process reads (the dynamic loader's cache,
-// name service and locale files) and trees whose reads are routine but
-// whose writes are attacks (kernel tunables, cgroups, logs).
-var DefaultWriteOnlyPaths = []string{
-	"/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group",
-	"/etc/hosts", "/etc/host.conf", "/etc/resolv.conf", "/etc/gai.conf", "/etc/locale.alias",
-	"/etc/ssl/", "/etc/ca-certificates", "/etc/mime.types", "/etc/services", "/etc/protocols",
-	"/etc/os-release", "/etc/debian_version", "/etc/alternatives/", "/etc/terminfo/",
-	"/etc/inputrc", "/etc/bash.bashrc", "/etc/profile", "/etc/environment", "/etc/login.defs",
-	"/etc/ld.so.conf", "/etc/ld.so.conf.d/", "/etc/selinux/", "/etc/gcrypt/", "/etc/default/",
-	"/proc/sys/", "/sys/fs/cgroup/", "/sys/kernel/", "/var/log/",
+// DefaultReadPaths are the prefixes whose reads are reported when
+// Options.ReadPaths is nil: password hashes, sudo policy, SSH, cloud and
+// Kubernetes credentials, and container runtime sockets.
+var DefaultReadPaths = []string{
+	"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssh/ssh_host_", "/etc/kubernetes/",
+	"/root/.ssh/", "/home/*/.ssh/", "/root/.aws/", "/home/*/.aws/", "/root/.kube/", "/home/*/.kube/",
+	"/root/.docker/config.json", "/home/*/.docker/config.json", "/root/.config/gcloud/", "/root/.azure/",
+	"/root/.git-credentials", "/root/.netrc", "/var/lib/kubelet/pki/",
+	"/var/run/docker.sock", "/run/docker.sock", "/run/containerd/", "/var/run/containerd/",
 }
 
 // maxPrefix is the longest prefix the kernel's LPM trie holds.
@@ -79,7 +80,7 @@ var ErrOptions = errors.New("invalid sensor options")
 
 // Validate checks the options.
 func (o *Options) Validate() error {
-	for _, p := range append(slices.Clone(o.WatchedPaths), o.WriteOnlyPaths...) {
+	for _, p := range append(slices.Clone(o.WatchedPaths), o.ReadPaths...) {
 		if !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("%w: path %q is not absolute", ErrOptions, p)
 		}
@@ -106,8 +107,8 @@ func (o Options) withDefaults() Options {
 	if o.WatchedPaths == nil {
 		o.WatchedPaths = DefaultWatchedPaths
 	}
-	if o.WriteOnlyPaths == nil {
-		o.WriteOnlyPaths = DefaultWriteOnlyPaths
+	if o.ReadPaths == nil {
+		o.ReadPaths = DefaultReadPaths
 	}
 	if o.RingBufferSize == 0 {
 		o.RingBufferSize = 8 << 20

@@ -17,6 +17,19 @@ type procEntry struct {
 	p         Process
 	container string // container ID, "" for the host
 	exited    bool
+	// ver counts the changes of p once cached, so that a lineage copied
+	// from it can tell it is stale.
+	ver uint64
+	// lineage is the Parents of this process's children: p then its
+	// ancestors, shared (read-only) by every event that uses it while
+	// the entries it was copied from (lineageOf) are unchanged.
+	lineage   []Process
+	lineageOf []lineageRef
+}
+
+type lineageRef struct {
+	e   *procEntry
+	ver uint64
 }
 
 // procCache is a bounded LRU of processes with a by-PID index for the
@@ -96,6 +109,7 @@ func (c *procCache) remove(el *list.Element) {
 func (c *procCache) exit(k procKey, now time.Time) {
 	if e := c.get(k); e != nil {
 		e.exited = true
+		e.lineage, e.lineageOf = nil, nil
 	}
 	c.exits = append(c.exits, pendingExit{key: k, at: now.Add(c.grace)})
 }
@@ -121,11 +135,19 @@ func (c *procCache) expire(now time.Time) {
 // MaxAncestry, stopping at PID 0, unknown parents and cycles. load, if
 // not nil, is asked for parents missing from the cache.
 func (c *procCache) ancestry(p *Process, load func(pid int32) *procEntry) []Process {
-	var out []Process
-	seen := map[int32]bool{p.PID: true}
+	// Walk the entries first, without copying. The result is the parent's
+	// cached lineage when none of the entries changed since it was made
+	// (a parent's children share it), else one copy of the exact length.
+	var chain [MaxAncestry]*procEntry
+	n := 0
 	ppid := p.PPID
-	for len(out) < MaxAncestry && ppid > 0 && !seen[ppid] {
-		seen[ppid] = true
+walk:
+	for n < MaxAncestry && ppid > 0 && ppid != p.PID {
+		for _, e := range chain[:n] {
+			if e.key.pid == ppid {
+				break walk // a cycle
+			}
+		}
 		e := c.pid(ppid)
 		if e == nil && load != nil {
 			e = load(ppid)
@@ -133,8 +155,34 @@ func (c *procCache) ancestry(p *Process, load func(pid int32) *procEntry) []Proc
 		if e == nil {
 			break
 		}
-		out = append(out, e.p)
+		chain[n] = e
+		n++
 		ppid = e.p.PPID
+	}
+	if n == 0 {
+		return nil
+	}
+	parent := chain[0]
+	if len(parent.lineageOf) == n {
+		ok := true
+		for i, r := range parent.lineageOf {
+			if r.e != chain[i] || r.ver != chain[i].ver {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return parent.lineage
+		}
+	}
+	out := make([]Process, n)
+	refs := make([]lineageRef, n)
+	for i, e := range chain[:n] {
+		out[i] = e.p
+		refs[i] = lineageRef{e, e.ver}
+	}
+	if !parent.exited {
+		parent.lineage, parent.lineageOf = out, refs
 	}
 	return out
 }

@@ -99,6 +99,7 @@ type record struct {
 	// exec
 	filename, dname string
 	argv            []string
+	stdio           [2]uint8 // fdKinds index of fds 0 and 1; 0 = not known
 	// fork
 	childPID   uint32
 	childStart uint64
@@ -146,10 +147,20 @@ func cstr(b []byte) string {
 // decodeRecord decodes one record. The bytes come from the kernel but are
 // treated as untrusted: every length is checked against the buffer.
 func decodeRecord(b []byte) (*record, error) {
-	if len(b) < hdrSize {
-		return nil, fmt.Errorf("%w: %d bytes, header needs %d", ErrRecord, len(b), hdrSize)
-	}
 	r := &record{}
+	if err := decodeInto(r, b); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeInto is decodeRecord into a record the caller reuses (it is reset
+// first); the strings and slices it fills are new and may be kept.
+func decodeInto(r *record, b []byte) error {
+	*r = record{}
+	if len(b) < hdrSize {
+		return fmt.Errorf("%w: %d bytes, header needs %d", ErrRecord, len(b), hdrSize)
+	}
 	h := &r.header
 	h.kind = le.Uint16(b[0:])
 	h.size = le.Uint16(b[2:])
@@ -171,22 +182,23 @@ func decodeRecord(b []byte) (*record, error) {
 	h.pidNS = le.Uint32(b[88:])
 	h.comm = cstr(b[96:112])
 	if h.kind == 0 || h.kind >= rkMax {
-		return nil, fmt.Errorf("%w: unknown kind %d", ErrRecord, h.kind)
+		return fmt.Errorf("%w: unknown kind %d", ErrRecord, h.kind)
 	}
 	if int(h.size) > len(b) || int(h.size) < hdrSize {
-		return nil, fmt.Errorf("%w: size %d, buffer %d", ErrRecord, h.size, len(b))
+		return fmt.Errorf("%w: size %d, buffer %d", ErrRecord, h.size, len(b))
 	}
 	body := b[hdrSize:h.size]
 	if len(body) < minBody[h.kind] {
-		return nil, fmt.Errorf("%w: %s body of %d bytes, needs %d", ErrRecord, recordKinds[h.kind], len(body), minBody[h.kind])
+		return fmt.Errorf("%w: %s body of %d bytes, needs %d", ErrRecord, recordKinds[h.kind], len(body), minBody[h.kind])
 	}
 	switch h.kind {
 	case rkExec:
 		n := int(le.Uint32(body[0:]))
 		argv := body[8+dnameSize+pathSize:]
 		if n > len(argv) || n > argvSize {
-			return nil, fmt.Errorf("%w: argv of %d bytes, %d present", ErrRecord, n, len(argv))
+			return fmt.Errorf("%w: argv of %d bytes, %d present", ErrRecord, n, len(argv))
 		}
+		r.stdio = [2]uint8{body[4], body[5]}
 		r.dname = cstr(body[8 : 8+dnameSize])
 		r.filename = cstr(body[8+dnameSize : 8+dnameSize+pathSize])
 		r.argv = splitArgs(argv[:n])
@@ -206,7 +218,7 @@ func decodeRecord(b []byte) (*record, error) {
 		copy(r.saddr[:], body[16:32])
 		copy(r.daddr[:], body[32:48])
 		if ulen > saddrSize {
-			return nil, fmt.Errorf("%w: sockaddr of %d bytes", ErrRecord, ulen)
+			return fmt.Errorf("%w: sockaddr of %d bytes", ErrRecord, ulen)
 		}
 		r.uaddr = bytes.Clone(body[48 : 48+ulen])
 	case rkTCPState:
@@ -247,7 +259,7 @@ func decodeRecord(b []byte) (*record, error) {
 		r.name = cstr(body[8 : 8+dnameSize])
 		r.modArgs = cstr(body[8+dnameSize : 8+dnameSize+pathSize])
 	}
-	return r, nil
+	return nil
 }
 
 // splitArgs splits a NUL-separated argument block; a trailing NUL ends the
@@ -281,6 +293,7 @@ func encodeRecord(r *record) []byte {
 			argv = argv[:argvSize]
 		}
 		le.PutUint32(body[0:], uint32(len(argv)))
+		body[4], body[5] = r.stdio[0], r.stdio[1]
 		putStr(8, dnameSize, r.dname)
 		putStr(8+dnameSize, pathSize, r.filename)
 		body = append(body, argv...)
@@ -354,4 +367,24 @@ func encodeRecord(r *record) []byte {
 	}
 	copy(b[96:111], h.comm)
 	return append(b, body...)
+}
+
+// fdKinds names the kernel's FK_* classes of an exec's fds 0 and 1 (as
+// linkKind names /proc/PID/fd links); "" is not known.
+var fdKinds = [...]string{"", "socket", "pipe", "tty", "null", "file"}
+
+func fdKindName(k uint8) string {
+	if int(k) < len(fdKinds) {
+		return fdKinds[k]
+	}
+	return ""
+}
+
+func fdKindIndex(k string) uint8 {
+	for i, n := range fdKinds {
+		if i > 0 && n == k {
+			return uint8(i)
+		}
+	}
+	return 0
 }

@@ -96,6 +96,7 @@ func bootTime() (time.Time, error) {
 func (s *Sensor) run() {
 	defer close(s.done)
 	defer close(s.events)
+	r := &record{} // reused: the events keep only what decodeInto makes new
 	for {
 		raw, err := s.back.read()
 		if err != nil {
@@ -104,8 +105,7 @@ func (s *Sensor) run() {
 			}
 			return
 		}
-		r, err := decodeRecord(raw)
-		if err != nil {
+		if err := decodeInto(r, raw); err != nil {
 			s.decodeErrors.Add(1)
 			continue
 		}

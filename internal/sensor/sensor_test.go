@@ -225,12 +225,14 @@ func TestFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := startSensor(t, Options{WatchedPaths: []string{watched}, WriteOnlyPaths: []string{watched + "quiet"},
+	readable := watched + "read-watched"
+	os.WriteFile(readable, []byte("x"), 0o644)
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, ReadPaths: []string{watched + "read-"},
 		Kinds: []Kind{KindOpen, KindUnlink, KindRename, KindChmod}}, true)
 
 	unwatched := filepath.Join(other, "f")
 	os.WriteFile(unwatched, []byte("x"), 0o644)
-	os.ReadFile(filepath.Join(watched, "quiet")) // write-only prefix, read: not reported
+	os.ReadFile(filepath.Join(watched, "quiet")) // watched for writes only, read: not reported
 	w := filepath.Join(watched, "w")
 	if err := os.WriteFile(w, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -242,7 +244,10 @@ func TestFiles(t *testing.T) {
 	if _, err := os.ReadFile(w); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor(t, "open for reading", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == w && !e.File.Write })
+	if _, err := os.ReadFile(readable); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "open for reading", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == readable && !e.File.Write })
 	os.WriteFile(filepath.Join(watched, "quiet"), []byte("x"), 0o644)
 	c.waitFor(t, "write-only open", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == watched+"quiet" && e.File.Write })
 
@@ -273,7 +278,7 @@ func TestFiles(t *testing.T) {
 	os.Remove(filepath.Join(watched, "moved"))
 	c.waitFor(t, "unlink moved", func(e Event) bool { return e.Kind == KindUnlink && e.File.Path == filepath.Join(watched, "moved") })
 	c.none(t, "unwatched", func(e Event) bool {
-		return e.File != nil && (strings.HasPrefix(e.File.Path, other) && e.Kind != KindRename || e.File.Path == watched+"quiet" && !e.File.Write)
+		return e.File != nil && (strings.HasPrefix(e.File.Path, other) && e.Kind != KindRename || (e.File.Path == watched+"quiet" || e.File.Path == w) && e.Kind == KindOpen && !e.File.Write)
 	})
 }
 

@@ -59,6 +59,8 @@ enum {
 #define IPPROTO_TCP 6
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define S_IFIFO 0010000
+#define S_IFCHR 0020000
 #define EINPROGRESS 115
 
 #define O_WRONLY 01
@@ -91,9 +93,13 @@ struct hdr {
 	char comm[16];
 }; // 112 bytes
 
+// exec_body.stdio: what fds 0 and 1 are (record.go: fdKinds).
+enum { FK_NONE, FK_SOCKET, FK_PIPE, FK_TTY, FK_NULL, FK_FILE };
+
 struct exec_body {
 	u32 argv_len;
-	u32 _pad;
+	u8 stdio[2]; // FK_* of fd 0 and fd 1
+	u16 _pad;
 	char dname[DNAME_SZ]; // the executable's file name (memfd:NAME for memfds)
 	char filename[PATH_SZ]; // as passed to execve
 	char argv[ARGV_SZ]; // NUL-separated, argv_len bytes sent
@@ -209,8 +215,9 @@ struct path_key {
 	char path[PATH_SZ];
 };
 
-// Watched-path values.
-#define PW_WRITES_ONLY 1
+// Watched-path values: without PW_READS only opens for writing are
+// reported (unlinks, renames and chmods always are).
+#define PW_READS 1
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -301,16 +308,27 @@ static __always_inline void fill_hdr(struct hdr *h, u32 kind)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+// Readers are woken in batches: a record other than an exec is queued
+// without a wakeup unless WAKEUP_BYTES are waiting; the reader also polls every few
+// milliseconds (load.go: pollEvery), which bounds the latency.
+#define WAKEUP_BYTES (64 << 10)
+
 static __always_inline void submit(struct record *r, u32 size)
 {
 	if (size > sizeof(*r))
 		size = sizeof(*r);
 	r->h.size = size;
-	if (bpf_ringbuf_output(&events, r, size, 0))
+	// Execs wake the reader at once: it reads /proc/PID/exe while the
+	// process, often short-lived, still runs.
+	u64 flags = r->h.kind == RK_EXEC || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ?
+			    BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, r, size, flags))
 		count_drop(r->h.kind);
 }
 
 // ---- processes ----
+
+static __always_inline u8 fd_kind(struct task_struct *t, long fd);
 
 SEC("tracepoint/sched/sched_process_exec")
 int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
@@ -346,6 +364,8 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (n && bpf_probe_read_user(b->argv, n, (void *)start))
 		n = 0;
 	b->argv_len = n;
+	b->stdio[0] = fd_kind(t, 0);
+	b->stdio[1] = fd_kind(t, 1);
 	b->_pad = 0;
 	submit(r, sizeof(struct hdr) + offsetof(struct exec_body, argv) + n);
 	return 0;
@@ -452,6 +472,33 @@ static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 	struct file *f = 0;
 	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
 	return f;
+}
+
+// fd_kind classifies an open fd as /proc/PID/fd's link would
+// (procfs.go: linkKind): socket, pipe, tty (pts, tty*, console), null, file.
+static __always_inline u8 fd_kind(struct task_struct *t, long fd)
+{
+	struct file *f = fd_file(t, fd);
+	if (!f)
+		return FK_NONE;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	umode_t mode = BPF_CORE_READ(ino, i_mode);
+	switch (mode & S_IFMT) {
+	case S_IFSOCK:
+		return FK_SOCKET;
+	case S_IFIFO:
+		return FK_PIPE;
+	case S_IFCHR: {
+		u32 rdev = BPF_CORE_READ(ino, i_rdev);
+		u32 major = rdev >> 20, minor = rdev & 0xfffff;
+		if (major == 1 && minor == 3)
+			return FK_NULL;
+		if (major == 4 || major == 5 || (major >= 136 && major <= 143))
+			return FK_TTY;
+		return FK_FILE;
+	}
+	}
+	return FK_FILE;
 }
 
 // sock_of returns the socket behind fd, or NULL if fd is not a socket.
@@ -580,15 +627,15 @@ int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 // ---- files on watched paths ----
 
-// open_enter stashes an open whose path is watched (and, for write-only
-// prefixes, opened for writing). Unwatched opens cost one string read and
+// open_enter stashes an open whose path is watched and either opened for
+// writing or under a read-watched prefix (PW_READS). Unwatched opens cost one string read and
 // one LPM lookup and never reach user space.
 static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 {
 	u32 *v = watch_lookup(upath);
 	if (!v)
 		return;
-	if ((*v & PW_WRITES_ONLY) && !(flags & WRITE_FLAGS))
+	if (!(*v & PW_READS) && !(flags & WRITE_FLAGS))
 		return;
 	u32 zero = 0;
 	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
