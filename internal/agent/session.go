@@ -74,6 +74,22 @@ func (a *Agent) session(ctx context.Context) error {
 
 	recvErr := make(chan error, 1)
 	go func() { recvErr <- a.receive(stream) }()
+	// sendFailed ends the session after a failed Send with the status the
+	// receiver saw. The receiver owns Recv (gRPC allows one reader), so
+	// this waits for it, bounded: a stream whose send side broke without
+	// the receive side ending must not hold the agent for ever.
+	sendFailed := func(err error) error {
+		t := time.NewTimer(5 * time.Second)
+		defer t.Stop()
+		select {
+		case rerr := <-recvErr:
+			return rerr // already classified by receive
+		case <-t.C:
+			return classify(err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 
 	cursor := w.GetLastSeq()
 	every := time.Duration(a.cfg().GetHeartbeatSeconds()) * time.Second
@@ -102,7 +118,7 @@ func (a *Agent) session(ctx context.Context) error {
 				continue
 			}
 			if err := stream.Send(&m); err != nil {
-				return recvError(stream)
+				return sendFailed(err)
 			}
 			if len(payload) >= bigMessage {
 				a.bigSent.Store(seq)
@@ -123,7 +139,7 @@ func (a *Agent) session(ctx context.Context) error {
 			a.renewInBackground(ctx)
 			if err := stream.Send(&agentpb.AgentMessage{Time: timestamppb.New(a.o.Now()),
 				Body: &agentpb.AgentMessage_Heartbeat{Heartbeat: &agentpb.Heartbeat{Stats: a.stats()}}}); err != nil {
-				return recvError(stream)
+				return sendFailed(err)
 			}
 		}
 	}
@@ -180,7 +196,8 @@ func (a *Agent) runTask(t *agentpb.Task) {
 	_ = a.enqueue(&agentpb.AgentMessage{Body: &agentpb.AgentMessage_TaskResult{TaskResult: &agentpb.TaskResult{TaskId: t.GetId(), Error: errText}}})
 }
 
-// recvError returns the status that ended a stream whose Send failed.
+// recvError returns the status that ended a stream whose Send failed,
+// before any receiver runs (the Hello).
 func recvError(stream agentpb.Agent_ConnectClient) error {
 	_, err := stream.Recv()
 	if err == nil {
