@@ -54,35 +54,9 @@ func (*Loader) Name() string { return "cloudformation" }
 
 // Load implements iac.Loader.
 func (l *Loader) Load(ctx context.Context, in *iac.Input) ([]iac.Resource, []iac.FileError) {
-	var files []string
-	for _, f := range in.Files {
-		if hasTemplateExt(f) {
-			files = append(files, f)
-		}
-	}
-	type result struct {
-		res []iac.Resource
-		err error
-	}
-	out := make([]result, len(files))
-	iac.ForEach(ctx, len(files), func(i int) {
-		data, err := in.ReadFile(files[i])
-		if err != nil {
-			out[i].err = err
-			return
-		}
-		out[i].res, out[i].err = Parse(files[i], data, l.opts)
+	return iac.ParseFiles(ctx, in, hasTemplateExt, func(name string, data []byte) ([]iac.Resource, error) {
+		return Parse(name, data, l.opts)
 	})
-	var rs []iac.Resource
-	var errs []iac.FileError
-	for i, r := range out {
-		if r.err != nil {
-			errs = append(errs, iac.FileError{File: files[i], Err: r.err})
-			continue
-		}
-		rs = append(rs, r.res...)
-	}
-	return rs, errs
 }
 
 func hasTemplateExt(name string) bool {

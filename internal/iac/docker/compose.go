@@ -35,35 +35,7 @@ func (*ComposeLoader) Name() string { return "compose" }
 
 // Load implements iac.Loader.
 func (*ComposeLoader) Load(ctx context.Context, in *iac.Input) ([]iac.Resource, []iac.FileError) {
-	var files []string
-	for _, f := range in.Files {
-		if IsCompose(f) {
-			files = append(files, f)
-		}
-	}
-	type result struct {
-		res []iac.Resource
-		err error
-	}
-	out := make([]result, len(files))
-	iac.ForEach(ctx, len(files), func(i int) {
-		data, err := in.ReadFile(files[i])
-		if err != nil {
-			out[i].err = err
-			return
-		}
-		out[i].res, out[i].err = ParseCompose(files[i], data)
-	})
-	var rs []iac.Resource
-	var errs []iac.FileError
-	for i, r := range out {
-		if r.err != nil {
-			errs = append(errs, iac.FileError{File: files[i], Err: r.err})
-			continue
-		}
-		rs = append(rs, r.res...)
-	}
-	return rs, errs
+	return iac.ParseFiles(ctx, in, IsCompose, ParseCompose)
 }
 
 // IsCompose reports whether a file's name marks it as a Compose file:

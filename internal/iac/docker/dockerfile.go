@@ -70,36 +70,13 @@ func (*DockerfileLoader) Name() string { return "dockerfile" }
 
 // Load implements iac.Loader.
 func (*DockerfileLoader) Load(ctx context.Context, in *iac.Input) ([]iac.Resource, []iac.FileError) {
-	var files []string
-	for _, f := range in.Files {
-		if IsDockerfile(f) {
-			files = append(files, f)
+	return iac.ParseFiles(ctx, in, IsDockerfile, func(name string, data []byte) ([]iac.Resource, error) {
+		r, err := ParseDockerfile(name, data)
+		if r == nil || err != nil {
+			return nil, err
 		}
-	}
-	type result struct {
-		res *iac.Resource
-		err error
-	}
-	out := make([]result, len(files))
-	iac.ForEach(ctx, len(files), func(i int) {
-		data, err := in.ReadFile(files[i])
-		if err != nil {
-			out[i].err = err
-			return
-		}
-		out[i].res, out[i].err = ParseDockerfile(files[i], data)
+		return []iac.Resource{*r}, nil
 	})
-	var rs []iac.Resource
-	var errs []iac.FileError
-	for i, r := range out {
-		switch {
-		case r.err != nil:
-			errs = append(errs, iac.FileError{File: files[i], Err: r.err})
-		case r.res != nil:
-			rs = append(rs, *r.res)
-		}
-	}
-	return rs, errs
 }
 
 // IsDockerfile reports whether a file's name marks it as a Dockerfile:
