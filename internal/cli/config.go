@@ -164,16 +164,9 @@ func runScanConfig(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return usagef("scan config: want one PATH, got %d", len(pos))
 	}
-	switch f.format {
-	case "table", "json", "sarif":
-	default:
-		return usagef("unknown --format %q (want table, json or sarif)", f.format)
-	}
-	var failOn finding.Severity
-	if f.failOn != "" {
-		if failOn, err = finding.ParseSeverity(f.failOn); err != nil {
-			return usagef("--fail-on: %v", err)
-		}
+	failOn, err := checkFindingsOutput(f.format, f.failOn)
+	if err != nil {
+		return err
 	}
 	var base *policy.Baseline
 	if f.baseline != "" {

@@ -78,17 +78,25 @@ func (f *secretsFlags) check() (failOn finding.Severity, err error) {
 	case f.maxFileMB <= 0:
 		return 0, usagef("scan secrets: --max-file-mb must be positive")
 	}
-	switch f.format {
+	return checkFindingsOutput(f.format, f.failOn)
+}
+
+// checkFindingsOutput checks the --format (table, json or sarif) and
+// --fail-on flags every findings command shares, and returns the gate.
+func checkFindingsOutput(format, failOn string) (finding.Severity, error) {
+	switch format {
 	case "table", "json", "sarif":
 	default:
-		return 0, usagef("unknown --format %q (want table, json or sarif)", f.format)
+		return 0, usagef("unknown --format %q (want table, json or sarif)", format)
 	}
-	if f.failOn != "" {
-		if failOn, err = finding.ParseSeverity(f.failOn); err != nil {
-			return 0, usagef("--fail-on: %v", err)
-		}
+	if failOn == "" {
+		return 0, nil
 	}
-	return failOn, nil
+	sev, err := finding.ParseSeverity(failOn)
+	if err != nil {
+		return 0, usagef("--fail-on: %v", err)
+	}
+	return sev, nil
 }
 
 // SecretsGateError says how many findings failed --fail-on; it is an
