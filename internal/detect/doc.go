@@ -10,8 +10,9 @@
 // sensor's structs directly (no JSON on the hot path). Rules carry their
 // own fixtures, which RunTests executes. The built-in library lives in
 // rules/ (embedded). Watch reloads a rule directory on change and keeps
-// the rules in force when an edit does not compile. Sinks take alerts:
-// FileSink writes a size-bounded, rotated JSON-lines log.
+// the rules in force when an edit does not compile. JSONLog is the
+// size-bounded, rotated JSON-lines alert log (internal/guard's sinks write
+// through it).
 //
 // The agent imports this package; it imports only internal/sensor and
 // internal/finding of Vigil. Nothing here logs: evaluation errors are

@@ -8,14 +8,6 @@ import (
 	"sync"
 )
 
-// Sink takes alerts: the local log, the agent's stream to the server, a
-// printer for standalone mode.
-type Sink interface {
-	Write(a *Alert) error
-}
-
-var _ Sink = (*FileSink)(nil)
-
 // ErrClosed means a sink was written after Close.
 var ErrClosed = errors.New("sink closed")
 
@@ -126,18 +118,3 @@ func (l *JSONLog) Close() error {
 	l.f = nil
 	return err
 }
-
-// FileSink is a Sink writing alerts to a JSONLog.
-type FileSink struct{ *JSONLog }
-
-// NewFileSink opens the alert log at path (see NewJSONLog).
-func NewFileSink(path string, maxBytes int64, keep int) (*FileSink, error) {
-	l, err := NewJSONLog(path, maxBytes, keep)
-	if err != nil {
-		return nil, err
-	}
-	return &FileSink{l}, nil
-}
-
-// Write appends one alert.
-func (s *FileSink) Write(a *Alert) error { return s.Append(a) }

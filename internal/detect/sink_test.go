@@ -11,23 +11,23 @@ import (
 	"github.com/vigil-sec/vigil/internal/sensor"
 )
 
-func TestFileSinkRotation(t *testing.T) {
+func TestJSONLogRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "alerts.jsonl")
-	s, err := NewFileSink(path, 1024, 2)
+	s, err := NewJSONLog(path, 1024, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 40 {
 		a := &Alert{RuleID: "VGL-RT-001", Title: "t", Output: "o", Action: ActionAlert, Event: sensor.Event{Kind: sensor.KindExec, Process: sensor.Process{PID: int32(i), Name: "bash"}}}
-		if err := s.Write(a); err != nil {
+		if err := s.Append(a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Write(&Alert{}); !errors.Is(err, ErrClosed) {
+	if err := s.Append(&Alert{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("write after close: %v", err)
 	}
 	for _, name := range []string{path, path + ".1", path + ".2"} {
