@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
@@ -145,19 +146,24 @@ func Compile(rules []Rule) (*Engine, error) {
 			errs = append(errs, err)
 			continue
 		}
-		e.rules = append(e.rules, c)
-		for _, t := range r.Types {
-			if t == "*" {
-				e.any = append(e.any, c)
-				continue
-			}
-			e.byType[t] = append(e.byType[t], c)
-		}
+		e.add(c)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// add indexes a compiled rule by the types it judges.
+func (e *Engine) add(c *compiled) {
+	e.rules = append(e.rules, c)
+	for _, t := range c.rule.Types {
+		if t == "*" {
+			e.any = append(e.any, c)
+		} else {
+			e.byType[t] = append(e.byType[t], c)
+		}
+	}
 }
 
 func compileRule(env *cel.Env, r *Rule) (*compiled, error) {
@@ -213,16 +219,8 @@ func (e *Engine) Rules() []*Rule {
 func (e *Engine) Only(id string) *Engine {
 	o := &Engine{joins: e.joins, byType: map[string][]*compiled{}}
 	for _, c := range e.rules {
-		if c.rule.ID != id {
-			continue
-		}
-		o.rules = append(o.rules, c)
-		for _, t := range c.rule.Types {
-			if t == "*" {
-				o.any = append(o.any, c)
-			} else {
-				o.byType[t] = append(o.byType[t], c)
-			}
+		if c.rule.ID == id {
+			o.add(c)
 		}
 	}
 	return o
@@ -245,15 +243,8 @@ func (e *Engine) Evaluate(ctx context.Context, resources []iac.Resource) (*Resul
 	}
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(resources)/64))
 	results := make([]out, workers)
-	var next int64
-	var mu sync.Mutex
-	take := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		i := int(next)
-		next++
-		return i
-	}
+	var next atomic.Int64
+	take := func() int { return int(next.Add(1) - 1) }
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
