@@ -71,13 +71,13 @@ func parseAlert(kind string, raw json.RawMessage) (alertView, bool) {
 	if err := json.Unmarshal(raw, &d); err != nil || d.RuleID == "" {
 		return alertView{}, false
 	}
-	v := alertView{RuleID: d.RuleID, Title: d.Title, Output: clipText(d.Output, 300), MITRE: d.MITRE}
+	v := alertView{RuleID: d.RuleID, Title: d.Title, Output: truncate(d.Output, 300), MITRE: d.MITRE}
 	procs := append([]alertProcData{d.Event.Process}, d.Event.Parents...)
 	for i, p := range procs {
 		if i == maxChain {
 			break
 		}
-		v.Chain = append(v.Chain, alertProc{Name: p.Name, PID: p.PID, Exe: p.Exe, Args: clipText(strings.Join(p.Args, " "), 200)})
+		v.Chain = append(v.Chain, alertProc{Name: p.Name, PID: p.PID, Exe: p.Exe, Args: truncate(strings.Join(p.Args, " "), 200)})
 	}
 	if c := d.Event.Container; c != nil {
 		v.Container = c.Name
@@ -92,15 +92,8 @@ func parseAlert(kind string, raw json.RawMessage) (alertView, bool) {
 			v.Response += " (dry run)"
 		}
 		if r.Err != "" {
-			v.Response += ": " + clipText(r.Err, 120)
+			v.Response += ": " + truncate(r.Err, 120)
 		}
 	}
 	return v, true
-}
-
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
