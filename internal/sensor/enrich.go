@@ -3,6 +3,7 @@ package sensor
 import (
 	"bytes"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,6 +22,9 @@ type enricher struct {
 	reads      pathMatcher          // ReadPaths
 	boot       time.Time            // wall-clock time of boot-relative 0
 	cgroups    map[cgroupKey]string // → container ID ("" for the host)
+	// hostMntNS is the sensor's own mount namespace: only there is "not
+	// in a container" cached (see containerOf).
+	hostMntNS uint32
 }
 
 func newEnricher(o Options, boot time.Time) *enricher {
@@ -33,6 +37,7 @@ func newEnricher(o Options, boot time.Time) *enricher {
 		reads:      newPathMatcher(o.ReadPaths),
 		boot:       boot,
 		cgroups:    map[cgroupKey]string{},
+		hostMntNS:  procfs{root: o.ProcRoot}.nsInum(int32(os.Getpid()), "mnt"),
 	}
 }
 
@@ -200,15 +205,17 @@ func (en *enricher) exec(r *record, h Process) *procEntry {
 	if k := fdKindName(r.stdio[1]); k != "" {
 		e.p.Stdout = k
 	}
+	// The container is asked even when the process is already gone: its
+	// (cgroup, mount namespace) may be known from an earlier process.
+	if id, ok := en.containerOf(h.PID, h.CgroupID, h.MntNS); ok {
+		e.container = id
+	}
 	if exe, del, memfd, ok := en.proc.exe(h.PID); ok {
 		e.p.Exe, e.p.ExeDeleted, e.p.ExeMemfd = exe, del, memfd
 		if e.p.Cwd == "" || !strings.HasPrefix(r.filename, "/") {
 			if cwd := en.proc.cwd(h.PID); cwd != "" {
 				e.p.Cwd = cwd
 			}
-		}
-		if id, ok := en.containerOf(h.PID, h.CgroupID, h.MntNS); ok {
-			e.container = id
 		}
 		if len(e.p.Args) == 0 {
 			e.p.Args = en.proc.cmdline(h.PID)
@@ -257,7 +264,14 @@ func (en *enricher) containerOf(pid int32, cg uint64, mntNS uint32) (string, boo
 		}
 	}
 	id, ok := en.proc.containerID(pid)
-	if ok && mntNS != 0 {
+	// A container ID is cached for its (cgroup, mount namespace). "Host"
+	// is cached only for the host's own mount namespace: a process being
+	// started into a container (runc exec) can be in the container's mount
+	// namespace before it joins the container's cgroup, and on a host
+	// mixing cgroup v1 and v2 the v2 id does not tell containers apart, so
+	// a negative answer there would stick to every later process of that
+	// container.
+	if ok && mntNS != 0 && (id != "" || mntNS == en.hostMntNS) {
 		if len(en.cgroups) >= maxCgroups {
 			clear(en.cgroups)
 		}
