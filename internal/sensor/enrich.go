@@ -222,6 +222,11 @@ func (en *enricher) exec(r *record, h Process) *procEntry {
 		}
 	}
 	if e.p.Exe == "" {
+		if exe, del, memfd, ok := en.proc.fdExe(r.filename); ok {
+			e.p.Exe, e.p.ExeDeleted, e.p.ExeMemfd = exe, del, memfd
+		}
+	}
+	if e.p.Exe == "" {
 		e.p.Exe = r.filename
 		if !strings.HasPrefix(e.p.Exe, "/") && e.p.Cwd != "" {
 			e.p.Exe = filepath.Join(e.p.Cwd, e.p.Exe)

@@ -148,6 +148,35 @@ func (p procfs) exe(pid int32) (path string, deleted, memfd bool, ok bool) {
 	return path, deleted, false, true
 }
 
+// fdExe resolves an exec'd file name of the form /proc/PID/fd/N — a
+// binary run through another process's open descriptor, typically after
+// it was unlinked — to the file that descriptor names, for when the new
+// process has exited before its own exe link could be read.
+func (p procfs) fdExe(filename string) (path string, deleted, memfd bool, ok bool) {
+	rest, found := strings.CutPrefix(filename, "/proc/")
+	if !found {
+		return "", false, false, false
+	}
+	pidStr, fdStr, found := strings.Cut(rest, "/fd/")
+	if !found {
+		return "", false, false, false
+	}
+	pid, err1 := strconv.ParseInt(pidStr, 10, 32)
+	fd, err2 := strconv.Atoi(fdStr)
+	if err1 != nil || err2 != nil || fd < 0 {
+		return "", false, false, false
+	}
+	l, err := os.Readlink(p.path(int32(pid), "fd/"+strconv.Itoa(fd)))
+	if err != nil || !strings.HasPrefix(l, "/") {
+		return "", false, false, false
+	}
+	path, deleted = strings.CutSuffix(l, " (deleted)")
+	if strings.HasPrefix(path, "/memfd:") {
+		return path, false, true, true
+	}
+	return path, deleted, false, true
+}
+
 func (p procfs) cwd(pid int32) string {
 	l, _ := os.Readlink(p.path(pid, "cwd"))
 	return l

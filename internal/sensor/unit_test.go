@@ -2,6 +2,9 @@ package sensor
 
 import (
 	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -177,4 +180,32 @@ func FuzzDecodeConnector(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		decodeConnector(b)
 	})
+}
+
+// A binary run through another process's descriptor resolves to the file
+// behind it, deleted or not, when the new process is already gone.
+func TestFdExe(t *testing.T) {
+	p := procfs{root: "/proc"}
+	bin := filepath.Join(t.TempDir(), "vigil-bin")
+	if err := os.WriteFile(bin, []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	name := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
+	if path, del, memfd, ok := p.fdExe(name); !ok || path != bin || del || memfd {
+		t.Errorf("fdExe(%s) = %q %v %v %v", name, path, del, memfd, ok)
+	}
+	os.Remove(bin)
+	if path, del, _, ok := p.fdExe(name); !ok || path != bin || !del {
+		t.Errorf("fdExe after unlink = %q deleted %v ok %v", path, del, ok)
+	}
+	for _, bad := range []string{"/bin/true", "/proc/self/fd/x", "/proc/1/fd/-1", "/proc/x/fd/1", "/proc/999999999/fd/3"} {
+		if _, _, _, ok := p.fdExe(bad); ok {
+			t.Errorf("fdExe(%q) resolved", bad)
+		}
+	}
 }
