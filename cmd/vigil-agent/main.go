@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,7 +38,9 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := cpuProfile(os.Getenv("VIGIL_AGENT_CPUPROFILE"))
 	err := run(ctx, os.Args[1:])
+	stopProfile()
 	stop()
 	switch {
 	case err == nil:
@@ -46,6 +49,27 @@ func main() {
 	default:
 		fmt.Fprintln(os.Stderr, "vigil-agent:", err)
 		os.Exit(1)
+	}
+}
+
+// cpuProfile writes a CPU profile of the agent's whole life to path when
+// it is set ($VIGIL_AGENT_CPUPROFILE): how bench/runtime.sh's overhead is
+// taken apart. It returns the function that ends the profile.
+func cpuProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-agent: cpu profile:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 

@@ -109,3 +109,18 @@ func BenchmarkMatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkMatchExec measures the commonest event: an exec of an ordinary
+// program (bench/runtime.sh's loop runs /bin/true) under a shell.
+func BenchmarkMatchExec(b *testing.B) {
+	e := builtinEngine(b)
+	sh := sensor.Process{PID: 100, PPID: 1, Name: "bash", Exe: "/usr/bin/bash", Args: []string{"bash"}, Cwd: "/root", UID: 0, EUID: 0, Stdin: "tty", Stdout: "tty", TTY: true}
+	ev := sensor.Event{Kind: sensor.KindExec, Process: sensor.Process{PID: 101, PPID: 100, Name: "true", Exe: "/usr/bin/true",
+		Args: []string{"/bin/true"}, Cwd: "/root", Stdin: "tty", Stdout: "tty", TTY: true}, Parents: []sensor.Process{sh, sh, sh}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if alerts := e.Match(&ev); len(alerts) != 0 {
+			b.Fatalf("alerts %v", alerts)
+		}
+	}
+}

@@ -55,7 +55,7 @@ const DefaultCostLimit = 100_000
 // concurrent use.
 type Engine struct {
 	rules  []*compiled
-	byKind map[sensor.Kind][]*compiled
+	byKind map[sensor.Kind][]guarded
 	now    func() time.Time
 	pool   sync.Pool
 }
@@ -68,8 +68,15 @@ type compiled struct {
 	// size hints (hintSize) is statically below the limit.
 	match  cel.Program
 	fast   cel.Program
+	expr   ast.Expr // the checked expression, for guardOf
 	output *template
 	errs   atomic.Uint64
+}
+
+// guarded is a rule with its name guard for one event kind.
+type guarded struct {
+	c *compiled
+	g guard
 }
 
 // newEnv is the environment every expression is compiled in: the rule
@@ -107,12 +114,17 @@ func newEnv() (*cel.Env, error) {
 					if !ok {
 						return types.MaybeNoSuchOverloadErr(v)
 					}
-					if s == "" {
-						return s
-					}
-					return types.String(path.Base(string(s)))
+					return types.String(baseName(string(s)))
 				}))),
 	)
+}
+
+// baseName is basename(): the last element of a path, "" for "".
+func baseName(s string) string {
+	if s == "" {
+		return ""
+	}
+	return path.Base(s)
 }
 
 // capNames are Linux capability names by bit (linux/capability.h).
@@ -170,7 +182,7 @@ func New(rs *Ruleset, opts *Options) (*Engine, error) {
 		limit = DefaultCostLimit
 	}
 	c := &compiler{env: env, x: newExpander(rs.Lists, rs.Macros), limit: limit}
-	e := &Engine{byKind: map[sensor.Kind][]*compiled{}, now: opts.Now}
+	e := &Engine{byKind: map[sensor.Kind][]guarded{}, now: opts.Now}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -199,15 +211,13 @@ func New(rs *Ruleset, opts *Options) (*Engine, error) {
 	}
 	slices.SortFunc(e.rules, func(a, b *compiled) int { return strings.Compare(a.rule.ID, b.rule.ID) })
 	for _, cr := range e.rules {
-		if slices.Contains(cr.rule.Kinds, anyKind) {
-			for _, k := range kinds {
-				e.byKind[k] = append(e.byKind[k], cr)
-			}
-			continue
+		ks := cr.rule.Kinds
+		if slices.Contains(ks, anyKind) {
+			ks = kinds
 		}
-		for _, k := range cr.rule.Kinds {
-			if !slices.Contains(e.byKind[k], cr) {
-				e.byKind[k] = append(e.byKind[k], cr)
+		for _, k := range ks {
+			if !slices.ContainsFunc(e.byKind[k], func(g guarded) bool { return g.c == cr }) {
+				e.byKind[k] = append(e.byKind[k], guarded{cr, guardOf(cr.expr, k)})
 			}
 		}
 	}
@@ -357,7 +367,7 @@ func (c *compiler) rule(r *Rule) (*compiled, error) {
 	if err != nil {
 		return nil, fail("condition", err)
 	}
-	out := &compiled{rule: r, match: p, fast: fast}
+	out := &compiled{rule: r, match: p, fast: fast, expr: a.NativeRep().Expr()}
 	tmpl := r.Output
 	if tmpl == "" {
 		tmpl = strings.ReplaceAll(r.Title, "$", "$$")
@@ -440,6 +450,19 @@ func visit(e ast.Expr, fn func(ast.Expr)) {
 	}
 }
 
+// Kinds returns the event kinds some rule judges, sorted: the only ones
+// Match needs to see.
+func (e *Engine) Kinds() []sensor.Kind {
+	out := make([]sensor.Kind, 0, len(e.byKind))
+	for k, rules := range e.byKind {
+		if len(rules) > 0 {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Rules returns the compiled (enabled) rules, sorted by id.
 func (e *Engine) Rules() []*Rule {
 	out := make([]*Rule, len(e.rules))
@@ -475,7 +498,11 @@ func (e *Engine) Match(ev *sensor.Event) []Alert {
 	act.ev = ev
 	act.fast = withinHints(ev)
 	var out []Alert
-	for _, c := range rules {
+	for _, gc := range rules {
+		if !gc.g.admits(ev) {
+			continue
+		}
+		c := gc.c
 		ok, err := c.eval(act)
 		if err != nil {
 			c.errs.Add(1)
@@ -488,6 +515,17 @@ func (e *Engine) Match(ev *sensor.Event) []Alert {
 	*act = activation{}
 	e.pool.Put(act)
 	return out
+}
+
+// guardFor returns c's guard for events of kind k, nil if c does not
+// judge k.
+func (e *Engine) guardFor(c *compiled, k sensor.Kind) *guard {
+	for i := range e.byKind[k] {
+		if e.byKind[k][i].c == c {
+			return &e.byKind[k][i].g
+		}
+	}
+	return nil
 }
 
 func (c *compiled) eval(act *activation) (bool, error) {

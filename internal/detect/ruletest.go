@@ -161,5 +161,9 @@ func (c *compiled) test(ev *sensor.Event, e *Engine) (bool, string, error) {
 	if !ok {
 		return false, "", nil
 	}
+	if g := e.guardFor(c, ev.Kind); g != nil && !g.admits(ev) {
+		// The rule fires, but Match would never have evaluated it.
+		return false, "", fmt.Errorf("the condition holds but the rule's guard (guard.go) refuses the event: please report this")
+	}
 	return true, c.alert(act, e.now()).Output, nil
 }

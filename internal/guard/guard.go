@@ -150,7 +150,17 @@ func New(opts Options) (*Guard, error) {
 		return nil, fmt.Errorf("start sensor: %w", err)
 	}
 	g.src = s
+	g.deliver(g.eng.Load())
 	return g, nil
+}
+
+// deliver has the sensor make events of the kinds e's rules judge only:
+// the others (forks and exits, with the built-in rules) would be built
+// to be thrown away.
+func (g *Guard) deliver(e *detect.Engine) {
+	if d, ok := g.src.(interface{ Deliver([]sensor.Kind) }); ok {
+		d.Deliver(e.Kinds())
+	}
 }
 
 // build makes everything but the event source.
@@ -260,6 +270,7 @@ func (g *Guard) watch(ctx context.Context) {
 			g.st.reloadFailed(err)
 			return
 		}
+		g.deliver(e)
 		g.eng.Store(e)
 		g.st.reloads.Add(1)
 	}, &detect.WatchOptions{Base: g.base, Engine: g.engineOptions()})

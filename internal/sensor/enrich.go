@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,10 +26,18 @@ type enricher struct {
 	// hostMntNS is the sensor's own mount namespace: only there is "not
 	// in a container" cached (see containerOf).
 	hostMntNS uint32
+	// known, when set, is told each (cgroup, mount namespace) whose
+	// container is cached, forget when the cache is emptied: the eBPF
+	// programs wake the reader at once only for execs elsewhere.
+	known  func(cgroupKey)
+	forget func()
+	// deliver has bit rk set when records of kind rk become events
+	// (Sensor.Deliver); the others only update the caches.
+	deliver atomic.Uint64
 }
 
 func newEnricher(o Options, boot time.Time) *enricher {
-	return &enricher{
+	en := &enricher{
 		opts:       o,
 		proc:       procfs{root: o.ProcRoot},
 		cache:      newProcCache(o.ProcCacheSize, o.ExitGrace),
@@ -39,7 +48,12 @@ func newEnricher(o Options, boot time.Time) *enricher {
 		cgroups:    map[cgroupKey]string{},
 		hostMntNS:  procfs{root: o.ProcRoot}.nsInum(int32(os.Getpid()), "mnt"),
 	}
+	en.deliver.Store(allKinds)
+	return en
 }
+
+// allKinds is the deliver mask of every record kind.
+const allKinds = 1<<rkMax - 1
 
 // scan walks /proc once and caches every process that exists.
 func (en *enricher) scan() error {
@@ -144,12 +158,14 @@ func (en *enricher) event(r *record) (ev Event, ok bool) {
 		e = en.lookup(h)
 		refreshEntry(e, h)
 		en.cache.exit(e.key, now)
-		ev.Args = map[string]any{"exitCode": int64(r.exitCode>>8) & 0xff, "signal": int64(r.exitCode & 0x7f)}
 	default:
 		e = en.lookup(h)
 	}
-	if !en.opts.enabled(kind) {
+	if !en.opts.enabled(kind) || en.deliver.Load()&(1<<r.kind) == 0 {
 		return ev, false
+	}
+	if r.kind == rkExit {
+		ev.Args = map[string]any{"exitCode": int64(r.exitCode>>8) & 0xff, "signal": int64(r.exitCode & 0x7f)}
 	}
 	ev.Process = e.p
 	if r.kind == rkSetUID || r.kind == rkSetGID || r.kind == rkCapset {
@@ -183,10 +199,9 @@ func (en *enricher) event(r *record) (ev Event, ok bool) {
 }
 
 // exec replaces the process's cache entry with the new program. The
-// record has argv and what fds 0 and 1 are; /proc is read only for the
-// executable's resolved path, the cwd when the process has none yet or the
-// file name is relative (it is otherwise inherited from the parent), and
-// the container ID when its cgroup is not cached yet.
+// record has argv, what fds 0 and 1 are, and the executable's and cwd's
+// paths; /proc is read only for paths the kernel could not resolve and
+// for the container ID when its cgroup is not cached yet.
 func (en *enricher) exec(r *record, h Process) *procEntry {
 	k := procKey{h.PID, h.StartTime}
 	e := &procEntry{key: k, p: h}
@@ -210,16 +225,25 @@ func (en *enricher) exec(r *record, h Process) *procEntry {
 	if id, ok := en.containerOf(h.PID, h.CgroupID, h.MntNS); ok {
 		e.container = id
 	}
-	if exe, del, memfd, ok := en.proc.exe(h.PID); ok {
+	// The kernel resolves the executable and the cwd; /proc is read only
+	// when it could not (too deep or too long a path, degraded mode).
+	alive := true
+	if r.exe != "" {
+		e.p.Exe = r.exe
+	} else if exe, del, memfd, ok := en.proc.exe(h.PID); ok {
 		e.p.Exe, e.p.ExeDeleted, e.p.ExeMemfd = exe, del, memfd
-		if e.p.Cwd == "" || !strings.HasPrefix(r.filename, "/") {
-			if cwd := en.proc.cwd(h.PID); cwd != "" {
-				e.p.Cwd = cwd
-			}
+	} else {
+		alive = false
+	}
+	if r.cwd != "" {
+		e.p.Cwd = r.cwd
+	} else if alive && (e.p.Cwd == "" || !strings.HasPrefix(r.filename, "/")) {
+		if cwd := en.proc.cwd(h.PID); cwd != "" {
+			e.p.Cwd = cwd
 		}
-		if len(e.p.Args) == 0 {
-			e.p.Args = en.proc.cmdline(h.PID)
-		}
+	}
+	if alive && len(e.p.Args) == 0 {
+		e.p.Args = en.proc.cmdline(h.PID)
 	}
 	if e.p.Exe == "" {
 		if exe, del, memfd, ok := en.proc.fdExe(r.filename); ok {
@@ -279,8 +303,14 @@ func (en *enricher) containerOf(pid int32, cg uint64, mntNS uint32) (string, boo
 	if ok && mntNS != 0 && (id != "" || mntNS == en.hostMntNS) {
 		if len(en.cgroups) >= maxCgroups {
 			clear(en.cgroups)
+			if en.forget != nil {
+				en.forget()
+			}
 		}
 		en.cgroups[k] = id
+		if en.known != nil {
+			en.known(k)
+		}
 	}
 	return id, ok
 }

@@ -209,6 +209,34 @@ func (b *ebpfBackend) read() ([]byte, error) {
 	}
 }
 
+// cgroupKnown tells the programs user space has the container of k: an
+// exec there need not wake the reader at once (sensor.bpf.c: submit).
+func (b *ebpfBackend) cgroupKnown(k cgroupKey) {
+	key := struct {
+		Cgroup uint64
+		MntNS  uint32
+		_      uint32
+	}{k.cgroup, k.mntNS, 0}
+	// Best effort: a failed update only costs a wakeup per exec there.
+	_ = b.coll.Maps["known_cgroups"].Update(&key, uint8(1), ebpf.UpdateAny)
+}
+
+// cgroupsForgotten empties the programs' set when user space empties its
+// cache.
+func (b *ebpfBackend) cgroupsForgotten() {
+	m := b.coll.Maps["known_cgroups"]
+	var key [16]byte
+	var keys [][16]byte
+	it := m.Iterate()
+	var v uint8
+	for it.Next(&key, &v) {
+		keys = append(keys, key)
+	}
+	for i := range keys {
+		_ = m.Delete(&keys[i])
+	}
+}
+
 func (b *ebpfBackend) kernelDrops() [rkMax]uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()

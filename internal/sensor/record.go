@@ -66,7 +66,7 @@ const (
 // minBody is the smallest body each record kind may carry (exec bodies
 // are variable: the argument block follows).
 var minBody = [rkMax]int{
-	rkExec: 8 + dnameSize + pathSize, rkFork: 16, rkExit: 8,
+	rkExec: 8 + dnameSize + 3*pathSize, rkFork: 16, rkExit: 8,
 	rkConnect: 160, rkAccept: 160, rkBind: 160, rkListen: 160,
 	rkTCPState: 48, rkOpen: 8 + pathSize,
 	rkUnlink: 8 + 2*pathSize, rkRename: 8 + 2*pathSize, rkChmod: 8 + 2*pathSize,
@@ -98,6 +98,7 @@ type record struct {
 
 	// exec
 	filename, dname string
+	exe, cwd        string // resolved by the kernel; "" if it could not
 	argv            []string
 	stdio           [2]uint8 // fdKinds index of fds 0 and 1; 0 = not known
 	// fork
@@ -194,13 +195,15 @@ func decodeInto(r *record, b []byte) error {
 	switch h.kind {
 	case rkExec:
 		n := int(le.Uint32(body[0:]))
-		argv := body[8+dnameSize+pathSize:]
+		argv := body[8+dnameSize+3*pathSize:]
 		if n > len(argv) || n > argvSize {
 			return fmt.Errorf("%w: argv of %d bytes, %d present", ErrRecord, n, len(argv))
 		}
 		r.stdio = [2]uint8{body[4], body[5]}
 		r.dname = cstr(body[8 : 8+dnameSize])
 		r.filename = cstr(body[8+dnameSize : 8+dnameSize+pathSize])
+		r.exe = cstr(body[8+dnameSize+pathSize : 8+dnameSize+2*pathSize])
+		r.cwd = cstr(body[8+dnameSize+2*pathSize : 8+dnameSize+3*pathSize])
 		r.argv = splitArgs(argv[:n])
 	case rkFork:
 		r.childPID = le.Uint32(body[0:])
@@ -296,6 +299,8 @@ func encodeRecord(r *record) []byte {
 		body[4], body[5] = r.stdio[0], r.stdio[1]
 		putStr(8, dnameSize, r.dname)
 		putStr(8+dnameSize, pathSize, r.filename)
+		putStr(8+dnameSize+pathSize, pathSize, r.exe)
+		putStr(8+dnameSize+2*pathSize, pathSize, r.cwd)
 		body = append(body, argv...)
 	case rkFork:
 		le.PutUint32(body[0:], r.childPID)

@@ -3,6 +3,7 @@ package sensor
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,9 @@ func New(opts Options) (*Sensor, error) {
 		}
 		s.back, s.mode = b, "degraded: "+reason
 	}
+	if kb, ok := s.back.(*ebpfBackend); ok {
+		s.en.known, s.en.forget = kb.cgroupKnown, kb.cgroupsForgotten
+	}
 	// Walk /proc after the programs are attached, so that a process is
 	// either found here or seen being created.
 	if err := s.en.scan(); err != nil {
@@ -120,6 +124,24 @@ func (s *Sensor) run() {
 			return
 		}
 	}
+}
+
+// Deliver limits the events to kinds (nil: every kind the options
+// enable), for a consumer that judges only some: records of the other
+// kinds still keep the process cache current (forks and exits) but are
+// not made into events, which is most of their cost. It may be called at
+// any time, from any goroutine.
+func (s *Sensor) Deliver(kinds []Kind) {
+	mask := uint64(allKinds)
+	if kinds != nil {
+		mask = 0
+		for rk, k := range recordKinds {
+			if slices.Contains(kinds, k) {
+				mask |= 1 << rk
+			}
+		}
+	}
+	s.en.deliver.Store(mask)
 }
 
 // Events implements Source.

@@ -44,6 +44,11 @@ func startSensor(t *testing.T, o Options, ebpf bool) *collector {
 	}
 	if ebpf && s.Mode() != "ebpf" {
 		s.Close()
+		if strings.Contains(s.Mode(), "verifier rejected") {
+			// The kernel runs eBPF and refused our programs: a bug, not
+			// a missing feature.
+			t.Fatalf("the kernel's verifier rejected the sensor's programs: %s", s.Mode())
+		}
 		t.Skipf("eBPF unavailable on this host: %s", s.Mode())
 	}
 	c := &collector{s: s}

@@ -62,6 +62,7 @@ enum {
 #define S_IFIFO 0010000
 #define S_IFCHR 0020000
 #define EINPROGRESS 115
+#define EAGAIN 11
 
 #define O_WRONLY 01
 #define O_RDWR 02
@@ -102,6 +103,8 @@ struct exec_body {
 	u16 _pad;
 	char dname[DNAME_SZ]; // the executable's file name (memfd:NAME for memfds)
 	char filename[PATH_SZ]; // as passed to execve
+	char exe[PATH_SZ]; // the executable's resolved path, "" if unresolved (path_of)
+	char cwd[PATH_SZ]; // the working directory, likewise
 	char argv[ARGV_SZ]; // NUL-separated, argv_len bytes sent
 };
 
@@ -252,6 +255,41 @@ struct {
 	__type(value, struct inflight);
 } inflights SEC(".maps");
 
+// Stashes per record kind not yet reported (unstash): a count that an
+// overwritten or abandoned stash leaves too high only costs lookups.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RK_MAX);
+	__type(key, u32);
+	__type(value, s64);
+} stashed SEC(".maps");
+
+// Scratch for path_of: a path is built backwards in the first PATH_SZ
+// bytes; the second half keeps every masked write in bounds.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, char[2 * PATH_SZ]);
+} pathbuf SEC(".maps");
+
+// Where processes run whose container user space has resolved (its
+// cgroupKey: cgroup v2 id and mount namespace). An exec elsewhere wakes
+// the reader at once, so that it reads /proc/PID/cgroup while the
+// process, often short-lived, still runs; other execs are batched.
+struct cgroup_key {
+	u64 cgroup;
+	u32 mntns;
+	u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct cgroup_key);
+	__type(value, u8);
+} known_cgroups SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 256);
@@ -318,15 +356,121 @@ static __always_inline void submit(struct record *r, u32 size)
 	if (size > sizeof(*r))
 		size = sizeof(*r);
 	r->h.size = size;
-	// Execs wake the reader at once: it reads /proc/PID/exe while the
-	// process, often short-lived, still runs.
-	u64 flags = r->h.kind == RK_EXEC || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES ?
-			    BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bool wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES;
+	if (!wake && r->h.kind == RK_EXEC) {
+		struct cgroup_key k = {.cgroup = r->h.cgroup, .mntns = r->h.mntns};
+		wake = !bpf_map_lookup_elem(&known_cgroups, &k);
+	}
+	u64 flags = wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, r, size, flags))
 		count_drop(r->h.kind);
 }
 
 // ---- processes ----
+
+#define PATH_DEPTH 32 // path components path_of follows
+
+// walk is path_of's state between path_step calls.
+struct walk {
+	struct dentry *d;
+	struct mount *m;
+	u64 mnt_off; // offsetof(struct mount, mnt), mnt_parent, mnt_mountpoint
+	u64 parent_off;
+	u64 mountpoint_off;
+	u32 off; // the path so far is pathbuf[off..PATH_SZ-1)
+	s32 state; // 0 walking, 1 done, -1 no path
+};
+
+// path_step prepends one component of the path (or crosses one mount) and
+// says whether to stop. A bpf_loop callback: the verifier checks it once,
+// not once per iteration of an unrolled walk.
+static long path_step(u64 i, void *arg)
+{
+	struct walk *w = arg;
+	u32 zero = 0;
+	char *buf = bpf_map_lookup_elem(&pathbuf, &zero);
+	if (!buf) {
+		w->state = -1;
+		return 1;
+	}
+	struct vfsmount *vm = (struct vfsmount *)((void *)w->m + w->mnt_off);
+	struct dentry *d = w->d;
+	struct dentry *root = BPF_CORE_READ(vm, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (d == root || d == parent) {
+		if (d != root) { // a pseudo file (memfd) or a disconnected dentry
+			w->state = -1;
+			return 1;
+		}
+		// struct mount's offsets come from path_of: CO-RE relocations
+		// of it in this callback come out poisoned.
+		struct mount *mp = 0;
+		struct dentry *mpoint = 0;
+		if (bpf_probe_read_kernel(&mp, sizeof(mp), (void *)w->m + w->parent_off) ||
+		    bpf_probe_read_kernel(&mpoint, sizeof(mpoint), (void *)w->m + w->mountpoint_off)) {
+			w->state = -1;
+			return 1;
+		}
+		if (mp == w->m) { // the namespace's root
+			w->state = 1;
+			return 1;
+		}
+		w->d = mpoint; // continue above the mount point
+		w->m = mp;
+		return 0;
+	}
+	u32 len = BPF_CORE_READ(d, d_name.len);
+	u32 off = w->off;
+	if (len + 1 > off) { // too long
+		w->state = -1;
+		return 1;
+	}
+	off -= len + 1;
+	buf[off & (PATH_SZ - 1)] = '/';
+	if (bpf_probe_read_kernel(&buf[(off + 1) & (PATH_SZ - 1)], len & (PATH_SZ - 1), BPF_CORE_READ(d, d_name.name))) {
+		w->state = -1;
+		return 1;
+	}
+	w->off = off;
+	w->d = parent;
+	return 0;
+}
+
+// path_of writes the path of p, as seen from the root of its mount
+// namespace, to out (PATH_SZ bytes, NUL-terminated), walking dentries up
+// to their mount's root and mounts up to their parents the way the
+// kernel's d_path does. A path deeper than PATH_DEPTH components or
+// longer than PATH_SZ - 1 bytes is left "" (user space reads /proc
+// then). Tracepoints may not call bpf_d_path.
+static __always_inline void path_of(const struct path *p, char *out)
+{
+	out[0] = 0;
+	if (!p)
+		return;
+	struct walk w = {};
+	w.mnt_off = bpf_core_field_offset(struct mount, mnt);
+	w.parent_off = bpf_core_field_offset(struct mount, mnt_parent);
+	w.mountpoint_off = bpf_core_field_offset(struct mount, mnt_mountpoint);
+	w.d = BPF_CORE_READ(p, dentry);
+	w.m = (struct mount *)((void *)BPF_CORE_READ(p, mnt) - w.mnt_off);
+	w.off = PATH_SZ - 1;
+	bpf_loop(PATH_DEPTH, path_step, &w, 0);
+	if (w.state != 1)
+		return;
+	u32 zero = 0;
+	char *buf = bpf_map_lookup_elem(&pathbuf, &zero);
+	if (!buf)
+		return;
+	u32 n = PATH_SZ - 1 - w.off;
+	if (n == 0) {
+		out[0] = '/';
+		out[1] = 0;
+		return;
+	}
+	if (n >= PATH_SZ || bpf_probe_read_kernel(out, n & (PATH_SZ - 1), &buf[w.off & (PATH_SZ - 1)]))
+		return;
+	out[n & (PATH_SZ - 1)] = 0;
+}
 
 static __always_inline u8 fd_kind(struct task_struct *t, long fd);
 
@@ -354,6 +498,10 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 		r->h.flags |= HF_EXE_MEMFD;
 		r->h.flags &= ~HF_EXE_DELETED;
 	}
+
+	path_of(exe ? &exe->f_path : 0, b->exe);
+	struct fs_struct *fs = BPF_CORE_READ(t, fs);
+	path_of(fs ? &fs->pwd : 0, b->cwd);
 
 	unsigned long start = BPF_CORE_READ(t, mm, arg_start);
 	unsigned long end = BPF_CORE_READ(t, mm, arg_end);
@@ -408,6 +556,14 @@ int tp_exit(void *ctx)
 
 // ---- syscalls: entry stash, exit report ----
 
+// stashed_add counts the stashes of a kind not yet reported.
+static __always_inline void stashed_add(u32 kind, s64 d)
+{
+	s64 *n = bpf_map_lookup_elem(&stashed, &kind);
+	if (n)
+		__sync_fetch_and_add(n, d);
+}
+
 // stash remembers a syscall's first nargs arguments until its exit. Only
 // the syscall's own arguments may be read: a program that reads past the
 // tracepoint's record is refused at attach time.
@@ -429,11 +585,18 @@ static __always_inline void stash(struct trace_event_raw_sys_enter *ctx, u32 kin
 		in.args[4] = ctx->args[4];
 	if (nargs > 5)
 		in.args[5] = ctx->args[5];
-	bpf_map_update_elem(&inflights, &tid, &in, BPF_ANY);
+	if (!bpf_map_update_elem(&inflights, &tid, &in, BPF_ANY))
+		stashed_add(kind, 1);
 }
 
+// unstash returns this thread's stash of kind. When none of that kind is
+// pending anywhere (opens: unless the path was watched) it returns at once,
+// without a hash lookup: exits of unwatched opens cost a counter read.
 static __always_inline struct inflight *unstash(u32 kind)
 {
+	s64 *n = bpf_map_lookup_elem(&stashed, &kind);
+	if (n && *n <= 0)
+		return 0;
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflights, &tid);
 	if (!in || in->kind != kind)
@@ -441,10 +604,13 @@ static __always_inline struct inflight *unstash(u32 kind)
 	return in;
 }
 
-static __always_inline void unstash_done(void)
+// unstash_done drops the stash unstash returned.
+static __always_inline void unstash_done(struct inflight *in)
 {
+	u32 kind = in->kind;
 	u32 tid = (u32)bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&inflights, &tid);
+	if (!bpf_map_delete_elem(&inflights, &tid))
+		stashed_add(kind, -1);
 }
 
 // watch_lookup reads a user path into the per-CPU key buffer and looks it
@@ -548,8 +714,10 @@ static __always_inline void net_exit(struct trace_event_raw_sys_exit *ctx, u32 k
 	if (!in)
 		return;
 	struct record *r = scratch_record();
-	if (!r) {
-		unstash_done();
+	// A non-blocking accept with nothing to accept (every event-loop
+	// server makes one after each connection) is noise.
+	if (!r || (kind == RK_ACCEPT && ctx->ret == -EAGAIN)) {
+		unstash_done(in);
 		return;
 	}
 	fill_hdr(&r->h, kind);
@@ -566,7 +734,7 @@ static __always_inline void net_exit(struct trace_event_raw_sys_exit *ctx, u32 k
 		if (len && !bpf_probe_read_user(b->uaddr, len & 0x7f, (void *)in->args[1]))
 			b->ulen = len;
 	}
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct net_body));
 }
 
@@ -649,7 +817,8 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 	in->args[1] = mode;
 	__builtin_memcpy(in->path, k->path, PATH_SZ);
 	u32 tid = (u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&inflights, &tid, in, BPF_ANY);
+	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
+		stashed_add(RK_OPEN, 1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
@@ -689,7 +858,7 @@ static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
 		return;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return;
 	}
 	fill_hdr(&r->h, RK_OPEN);
@@ -698,7 +867,7 @@ static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
 	r->file.mode = in->args[1];
 	__builtin_memcpy(r->file.path, in->path, PATH_SZ);
 	r->file.path2[0] = 0;
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + offsetof(struct file_body, path2));
 }
 
@@ -732,7 +901,7 @@ static __always_inline void path_exit(struct trace_event_raw_sys_exit *ctx, u32 
 		return;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return;
 	}
 	fill_hdr(&r->h, kind);
@@ -746,7 +915,7 @@ static __always_inline void path_exit(struct trace_event_raw_sys_exit *ctx, u32 
 		bpf_probe_read_user_str(b->path, PATH_SZ, (void *)in->args[pi]);
 	if (pi2 >= 0 && pi2 < 6)
 		bpf_probe_read_user_str(b->path2, PATH_SZ, (void *)in->args[pi2]);
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
@@ -798,7 +967,7 @@ static __always_inline void cred_exit(struct trace_event_raw_sys_exit *ctx, u32 
 		return;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return;
 	}
 	fill_hdr(&r->h, kind);
@@ -806,7 +975,7 @@ static __always_inline void cred_exit(struct trace_event_raw_sys_exit *ctx, u32 
 	r->cred.args[0] = (s64)(s32)in->args[0];
 	r->cred.args[1] = (s64)(s32)in->args[1];
 	r->cred.args[2] = (s64)(s32)in->args[2];
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct cred_body));
 }
 
@@ -847,7 +1016,7 @@ int exit_ptrace(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return 0;
 	}
 	fill_hdr(&r->h, RK_PTRACE);
@@ -855,7 +1024,7 @@ int exit_ptrace(struct trace_event_raw_sys_exit *ctx)
 	r->ptrace.request = in->args[0];
 	r->ptrace.target = in->args[1];
 	r->ptrace._pad = 0;
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct ptrace_body));
 	return 0;
 }
@@ -871,7 +1040,7 @@ int exit_memfd(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return 0;
 	}
 	fill_hdr(&r->h, RK_MEMFD);
@@ -880,7 +1049,7 @@ int exit_memfd(struct trace_event_raw_sys_exit *ctx)
 	r->memfd._pad = 0;
 	r->memfd.name[0] = 0;
 	bpf_probe_read_user_str(r->memfd.name, PATH_SZ, (void *)in->args[0]);
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct memfd_body));
 	return 0;
 }
@@ -896,7 +1065,7 @@ int exit_mount(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return 0;
 	}
 	fill_hdr(&r->h, RK_MOUNT);
@@ -909,7 +1078,7 @@ int exit_mount(struct trace_event_raw_sys_exit *ctx)
 	bpf_probe_read_user_str(b->source, PATH_SZ, (void *)in->args[0]);
 	bpf_probe_read_user_str(b->target, PATH_SZ, (void *)in->args[1]);
 	bpf_probe_read_user_str(b->fstype, DNAME_SZ, (void *)in->args[2]);
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct mount_body));
 	return 0;
 }
@@ -932,7 +1101,7 @@ int exit_bpf(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return 0;
 	}
 	fill_hdr(&r->h, RK_BPF);
@@ -945,7 +1114,7 @@ int exit_bpf(struct trace_event_raw_sys_exit *ctx)
 		n = BPFATTR_SZ;
 	if (n)
 		bpf_probe_read_user(r->bpf.attr, n & (2 * BPFATTR_SZ - 1), (void *)in->args[1]);
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct bpf_body));
 	return 0;
 }
@@ -957,7 +1126,7 @@ static __always_inline void module_exit(struct trace_event_raw_sys_exit *ctx, in
 		return;
 	struct record *r = scratch_record();
 	if (!r) {
-		unstash_done();
+		unstash_done(in);
 		return;
 	}
 	fill_hdr(&r->h, RK_MODULE);
@@ -976,7 +1145,7 @@ static __always_inline void module_exit(struct trace_event_raw_sys_exit *ctx, in
 	} else {
 		bpf_probe_read_user_str(b->args, PATH_SZ, (void *)in->args[2]);
 	}
-	unstash_done();
+	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct module_body));
 }
 

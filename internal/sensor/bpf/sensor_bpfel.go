@@ -20,7 +20,10 @@ const (
 	SensorMapEvents            = "events"
 	SensorMapInflights         = "inflights"
 	SensorMapKeybuf            = "keybuf"
+	SensorMapKnownCgroups      = "known_cgroups"
+	SensorMapPathbuf           = "pathbuf"
 	SensorMapScratch           = "scratch"
+	SensorMapStashed           = "stashed"
 	SensorMapWatched           = "watched"
 	SensorProgEnterAccept      = "enter_accept"
 	SensorProgEnterAccept4     = "enter_accept4"
@@ -212,12 +215,15 @@ type SensorProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SensorMapSpecs struct {
-	Drops     *ebpf.MapSpec `ebpf:"drops"`
-	Events    *ebpf.MapSpec `ebpf:"events"`
-	Inflights *ebpf.MapSpec `ebpf:"inflights"`
-	Keybuf    *ebpf.MapSpec `ebpf:"keybuf"`
-	Scratch   *ebpf.MapSpec `ebpf:"scratch"`
-	Watched   *ebpf.MapSpec `ebpf:"watched"`
+	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	Inflights    *ebpf.MapSpec `ebpf:"inflights"`
+	Keybuf       *ebpf.MapSpec `ebpf:"keybuf"`
+	KnownCgroups *ebpf.MapSpec `ebpf:"known_cgroups"`
+	Pathbuf      *ebpf.MapSpec `ebpf:"pathbuf"`
+	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
+	Stashed      *ebpf.MapSpec `ebpf:"stashed"`
+	Watched      *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // SensorVariableSpecs contains global variables before they are loaded into the kernel.
@@ -246,12 +252,15 @@ func (o *SensorObjects) Close() error {
 //
 // It can be passed to LoadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SensorMaps struct {
-	Drops     *ebpf.Map `ebpf:"drops"`
-	Events    *ebpf.Map `ebpf:"events"`
-	Inflights *ebpf.Map `ebpf:"inflights"`
-	Keybuf    *ebpf.Map `ebpf:"keybuf"`
-	Scratch   *ebpf.Map `ebpf:"scratch"`
-	Watched   *ebpf.Map `ebpf:"watched"`
+	Drops        *ebpf.Map `ebpf:"drops"`
+	Events       *ebpf.Map `ebpf:"events"`
+	Inflights    *ebpf.Map `ebpf:"inflights"`
+	Keybuf       *ebpf.Map `ebpf:"keybuf"`
+	KnownCgroups *ebpf.Map `ebpf:"known_cgroups"`
+	Pathbuf      *ebpf.Map `ebpf:"pathbuf"`
+	Scratch      *ebpf.Map `ebpf:"scratch"`
+	Stashed      *ebpf.Map `ebpf:"stashed"`
+	Watched      *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *SensorMaps) Close() error {
@@ -260,7 +269,10 @@ func (m *SensorMaps) Close() error {
 		m.Events,
 		m.Inflights,
 		m.Keybuf,
+		m.KnownCgroups,
+		m.Pathbuf,
 		m.Scratch,
+		m.Stashed,
 		m.Watched,
 	)
 }
