@@ -24,6 +24,7 @@ type ebpfBackend struct {
 	links []link.Link
 	rd    *ringbuf.Reader
 	rec   ringbuf.Record
+	poll  time.Duration // read's current interval, pollMin…pollMax
 
 	mu    sync.Mutex // guards drops and final
 	drops *ebpf.Map
@@ -88,7 +89,7 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 		}
 		return nil, fmt.Errorf("load sensor programs: %w", err)
 	}
-	b := &ebpfBackend{coll: coll, drops: coll.Maps["drops"]}
+	b := &ebpfBackend{coll: coll, drops: coll.Maps["drops"], poll: pollMin}
 	defer func() {
 		if err != nil {
 			b.close()
@@ -186,20 +187,28 @@ func fillWatched(m *ebpf.Map, watched, reads []string) error {
 	return nil
 }
 
-// pollEvery is how often the reader looks at the ring buffer when the
-// kernel has not woken it: the programs wake it only once 64 KiB are
-// waiting (bpf/sensor.bpf.c: WAKEUP_BYTES), so that a busy host costs one
-// wakeup per batch, not one per record. It bounds an event's delay.
-const pollEvery = 10 * time.Millisecond
+// The reader looks at the ring buffer every poll interval when the kernel
+// has not woken it: the programs wake it only once 64 KiB are waiting
+// (bpf/sensor.bpf.c: WAKEUP_BYTES) or for an exec whose container is not
+// known yet, so that a busy host costs one wakeup per batch, not one per
+// record. The interval is pollMin while records come and doubles up to
+// pollMax while none do, which bounds an event's delay and keeps an idle
+// host's agent asleep.
+const (
+	pollMin = 10 * time.Millisecond
+	pollMax = 80 * time.Millisecond
+)
 
 func (b *ebpfBackend) read() ([]byte, error) {
 	for {
-		b.rd.SetDeadline(time.Now().Add(pollEvery))
+		b.rd.SetDeadline(time.Now().Add(b.poll))
 		err := b.rd.ReadInto(&b.rec)
 		if err == nil {
+			b.poll = pollMin
 			return b.rec.RawSample, nil
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			b.poll = min(2*b.poll, pollMax)
 			continue // the records that were there have been read
 		}
 		if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
