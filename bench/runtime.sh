@@ -285,7 +285,7 @@ for ((r = 1; r <= runs; r++)); do
 		"$bench" scrape -url "$url" -pid "$agent_pid" -out "$work/metrics/$l-$r-before.prom"
 		measure "$l" agent "$r"
 		kill -0 "$agent_pid" 2>/dev/null || die "the agent exited during the $l loop (see $work/logs/$l-$r.log)"
-		"$bench" scrape -url "$url" -pid "$agent_pid" -out "$work/metrics/$l-$r-after.prom"
+		"$bench" scrape -url "$url" -pid "$agent_pid" -settle 200ms -out "$work/metrics/$l-$r-after.prom"
 		hwm=$(hwm_kb "$agent_pid")
 		stop_agent "$l-$r"
 		printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n' "$l" "$r" "$agent_ready_s" "$hwm" \

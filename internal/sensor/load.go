@@ -230,6 +230,12 @@ func (b *ebpfBackend) cgroupKnown(k cgroupKey) {
 	_ = b.coll.Maps["known_cgroups"].Update(&key, uint8(1), ebpf.UpdateAny)
 }
 
+// setUnwanted tells the programs which record kinds not to report (bit
+// 1 << rk); exec, fork and exit are reported whatever it says.
+func (b *ebpfBackend) setUnwanted(mask uint64) error {
+	return b.coll.Maps["unwanted"].Update(uint32(0), mask, ebpf.UpdateAny)
+}
+
 // cgroupsForgotten empties the programs' set when user space empties its
 // cache.
 func (b *ebpfBackend) cgroupsForgotten() {

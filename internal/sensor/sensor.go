@@ -127,10 +127,10 @@ func (s *Sensor) run() {
 }
 
 // Deliver limits the events to kinds (nil: every kind the options
-// enable), for a consumer that judges only some: records of the other
-// kinds still keep the process cache current (forks and exits) but are
-// not made into events, which is most of their cost. It may be called at
-// any time, from any goroutine.
+// enable), for a consumer that judges only some: the programs stop
+// reporting the other kinds, except forks and exits, which still keep the
+// process cache current but are not made into events. It may be called
+// at any time, from any goroutine.
 func (s *Sensor) Deliver(kinds []Kind) {
 	mask := uint64(allKinds)
 	if kinds != nil {
@@ -142,6 +142,10 @@ func (s *Sensor) Deliver(kinds []Kind) {
 		}
 	}
 	s.en.deliver.Store(mask)
+	if b, ok := s.back.(*ebpfBackend); ok {
+		// Best effort: what the kernel still sends is dropped here.
+		_ = b.setUnwanted(allKinds &^ mask &^ (1<<rkExec | 1<<rkFork | 1<<rkExit))
+	}
 }
 
 // Events implements Source.

@@ -217,12 +217,33 @@ func runScrape(ctx context.Context, args []string, stderr io.Writer) error {
 	url := fs.String("url", "", "the agent's /metrics URL")
 	out := fs.String("out", "", "where to save the metrics")
 	pid := fs.Int("pid", 0, "also save this process's CPU seconds (from /proc/PID/stat) as "+cpuMetric)
+	settle := fs.Duration("settle", 0, "wait until the events counted stop changing over this interval (at most 20 of them): "+
+		"the sensor reads its ring buffer in batches, so the last events of a loop arrive a few milliseconds after it ends")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	b, err := fetch(ctx, *url)
 	if err != nil {
 		return err
+	}
+	for i := 0; *settle > 0 && i < 20; i++ {
+		prev, err := parseMetrics(strings.NewReader(string(b)))
+		if err != nil {
+			return err
+		}
+		time.Sleep(*settle)
+		if b, err = fetch(ctx, *url); err != nil {
+			return err
+		}
+		cur, err := parseMetrics(strings.NewReader(string(b)))
+		if err != nil {
+			return err
+		}
+		p, _ := prev.sum("vigil_sensor_events_total")
+		c, _ := cur.sum("vigil_sensor_events_total")
+		if p == c {
+			break
+		}
 	}
 	if *pid > 0 {
 		cpu, err := procstat.CPU(*pid)

@@ -100,7 +100,7 @@ func (d *reportData) write(b *strings.Builder) string {
 	p("- Method: %s rounds; in every round each loop runs with nothing else (baseline), under bpftrace (started, attached — its `Attaching` line — and 1 s before the loop) and under the agent (started, ready — metrics served, sensor not degraded — then %s s of warm-up; stopped after the loop), in that order; %s unmeasured baseline run of each loop first. ",
 		e["runs"], e["agent_warmup_s"], e["warmup"])
 	p("The loops time themselves (first operation to last, %s workers, each locked to its thread); the median is reported, *added* is the median's excess over the baseline's median (the goals are judged on it), *fastest runs* the fastest run's excess over the baseline's fastest (other work only slows runs down, so these are the least disturbed), *per round* the range of each round's excess over the same round's baseline. ", e["workers"])
-	p("Ring-buffer drops and events are the differences of the agent's `%s` and `%s` (all series summed; events by `kind`) read from its /metrics just before and after the loop; peak RSS is the agent's VmHWM when it is stopped (its whole life: start, warm-up and loop).\n\n", dropsMetric, eventsMetric)
+	p("Ring-buffer drops and events are the differences of the agent's `%s` and `%s` (all series summed; events by `kind`) read from its /metrics just before and after the loop (after: once the count has stopped changing for 200 ms, since the sensor reads its ring buffer in batches; the agent CPU is read then too); peak RSS is the agent's VmHWM when it is stopped (its whole life: start, warm-up and loop).\n\n", dropsMetric, eventsMetric)
 
 	gs := d.goals()
 	p("## Goals (issue 5)\n\n| goal | measured | |\n|---|---|---|\n")

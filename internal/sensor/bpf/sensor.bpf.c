@@ -556,6 +556,23 @@ int tp_exit(void *ctx)
 
 // ---- syscalls: entry stash, exit report ----
 
+// Record kinds user space does not want (bit 1 << RK_*; Sensor.Deliver):
+// their syscalls are neither stashed nor reported. Exec, fork and exit
+// are always reported: the process cache needs them.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} unwanted SEC(".maps");
+
+static __always_inline bool wanted(u32 kind)
+{
+	u32 zero = 0;
+	u64 *m = bpf_map_lookup_elem(&unwanted, &zero);
+	return !m || !(*m & (1ULL << (kind & 63)));
+}
+
 // stashed_add counts the stashes of a kind not yet reported.
 static __always_inline void stashed_add(u32 kind, s64 d)
 {
@@ -569,6 +586,8 @@ static __always_inline void stashed_add(u32 kind, s64 d)
 // tracepoint's record is refused at attach time.
 static __always_inline void stash(struct trace_event_raw_sys_enter *ctx, u32 kind, int nargs)
 {
+	if (!wanted(kind))
+		return;
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight in = {};
 	in.kind = kind;
@@ -766,7 +785,7 @@ int exit_accept(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_ACCEPT,
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	if (ctx->protocol != IPPROTO_TCP)
+	if (ctx->protocol != IPPROTO_TCP || !wanted(RK_TCP_STATE))
 		return 0;
 	struct record *r = scratch_record();
 	if (!r)
@@ -800,6 +819,8 @@ int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 // one LPM lookup and never reach user space.
 static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 {
+	if (!wanted(RK_OPEN))
+		return;
 	u32 *v = watch_lookup(upath);
 	if (!v)
 		return;
@@ -885,6 +906,8 @@ int exit_openat2(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 
 // variable index into the context.
 static __always_inline void path_enter(struct trace_event_raw_sys_enter *ctx, u32 kind, int nargs, const char *p1, const char *p2)
 {
+	if (!wanted(kind))
+		return;
 	if (!watch_lookup(p1)) {
 		if (!p2 || !watch_lookup(p2))
 			return;

@@ -24,6 +24,7 @@ const (
 	SensorMapPathbuf           = "pathbuf"
 	SensorMapScratch           = "scratch"
 	SensorMapStashed           = "stashed"
+	SensorMapUnwanted          = "unwanted"
 	SensorMapWatched           = "watched"
 	SensorProgEnterAccept      = "enter_accept"
 	SensorProgEnterAccept4     = "enter_accept4"
@@ -223,6 +224,7 @@ type SensorMapSpecs struct {
 	Pathbuf      *ebpf.MapSpec `ebpf:"pathbuf"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
 	Stashed      *ebpf.MapSpec `ebpf:"stashed"`
+	Unwanted     *ebpf.MapSpec `ebpf:"unwanted"`
 	Watched      *ebpf.MapSpec `ebpf:"watched"`
 }
 
@@ -260,6 +262,7 @@ type SensorMaps struct {
 	Pathbuf      *ebpf.Map `ebpf:"pathbuf"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
 	Stashed      *ebpf.Map `ebpf:"stashed"`
+	Unwanted     *ebpf.Map `ebpf:"unwanted"`
 	Watched      *ebpf.Map `ebpf:"watched"`
 }
 
@@ -273,6 +276,7 @@ func (m *SensorMaps) Close() error {
 		m.Pathbuf,
 		m.Scratch,
 		m.Stashed,
+		m.Unwanted,
 		m.Watched,
 	)
 }
