@@ -27,7 +27,9 @@ func TestDeliver(t *testing.T) {
 	}
 	quiet := dial()
 	run(t, exec.Command("/bin/true", "vigil-deliver-1"))
-	c.waitFor(t, "exec", func(e Event) bool { return e.Kind == KindExec && len(e.Process.Args) > 1 && e.Process.Args[1] == "vigil-deliver-1" })
+	c.waitFor(t, "exec", func(e Event) bool {
+		return e.Kind == KindExec && len(e.Process.Args) > 1 && e.Process.Args[1] == "vigil-deliver-1"
+	})
 	c.none(t, "undelivered kinds", func(e Event) bool {
 		return e.Kind == KindFork || e.Kind == KindExit || e.Kind == KindConnect || e.Kind == KindTCPState
 	})
@@ -36,6 +38,8 @@ func TestDeliver(t *testing.T) {
 	}
 	c.s.Deliver(nil)
 	port := dial()
-	c.waitFor(t, "connect", func(e Event) bool { return e.Kind == KindConnect && e.Network.DstPort == port && e.Process.PID == int32(os.Getpid()) })
+	c.waitFor(t, "connect", func(e Event) bool {
+		return e.Kind == KindConnect && e.Network.DstPort == port && e.Process.PID == int32(os.Getpid())
+	})
 	c.none(t, "connect while not delivered", func(e Event) bool { return e.Kind == KindConnect && e.Network.DstPort == quiet })
 }
