@@ -84,9 +84,10 @@ type Process struct {
 	CapPermitted uint64 `json:"capPermitted"`
 	// TTY says the process has a controlling terminal.
 	TTY bool `json:"tty,omitempty"`
-	// Stdin and Stdout say what fd 0 and 1 are: "file", "pipe", "socket",
-	// "tty", "null" or "" (unknown). A shell whose stdin is a socket is a
-	// reverse shell.
+	// Stdin and Stdout say what fd 0 and 1 are: "file", "pipe", "socket"
+	// (a network socket; any socket when read from /proc in degraded
+	// mode), "unix" (a Unix socket), "tty", "null" or "" (unknown). A shell
+	// whose stdin is a network socket is a reverse shell.
 	Stdin  string `json:"stdin,omitempty"`
 	Stdout string `json:"stdout,omitempty"`
 	// CgroupID is the cgroup v2 id; Container is resolved from it.

@@ -376,7 +376,7 @@ func encodeRecord(r *record) []byte {
 
 // fdKinds names the kernel's FK_* classes of an exec's fds 0 and 1 (as
 // linkKind names /proc/PID/fd links); "" is not known.
-var fdKinds = [...]string{"", "socket", "pipe", "tty", "null", "file"}
+var fdKinds = [...]string{"", "socket", "pipe", "tty", "null", "file", "unix"}
 
 func fdKindName(k uint8) string {
 	if int(k) < len(fdKinds) {

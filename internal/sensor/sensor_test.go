@@ -569,3 +569,52 @@ func TestContainer(t *testing.T) {
 		t.Logf("note: pid namespace equals the oldest ancestor's (%d)", ev.Process.PidNS)
 	}
 }
+
+// A shell's standard streams: a network socket is "socket", a Unix one
+// "unix" (only the first is a reverse shell's).
+func TestStdioSockets(t *testing.T) {
+	c := startSensor(t, Options{Kinds: []Kind{KindExec}}, true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if conn, err := ln.Accept(); err == nil {
+			io.Copy(io.Discard, conn)
+			conn.Close()
+		}
+	}()
+	tcp, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	tf, err := tcp.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tf.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uf := os.NewFile(uintptr(fds[0]), "unix")
+	defer uf.Close()
+	defer unix.Close(fds[1])
+	for _, tc := range []struct {
+		f    *os.File
+		mark string
+		want string
+	}{{tf, "vigil-stdio-tcp", "socket"}, {uf, "vigil-stdio-unix", "unix"}} {
+		cmd := exec.Command("/bin/sh", "-c", "exit 0", tc.mark)
+		cmd.Stdin, cmd.Stdout = tc.f, tc.f
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		ev := c.waitFor(t, tc.mark, func(e Event) bool { return e.Kind == KindExec && slices.Contains(e.Process.Args, tc.mark) })
+		if ev.Process.Stdin != tc.want || ev.Process.Stdout != tc.want {
+			t.Errorf("%s: stdin %q stdout %q, want %q", tc.mark, ev.Process.Stdin, ev.Process.Stdout, tc.want)
+		}
+	}
+}

@@ -95,7 +95,7 @@ struct hdr {
 }; // 112 bytes
 
 // exec_body.stdio: what fds 0 and 1 are (record.go: fdKinds).
-enum { FK_NONE, FK_SOCKET, FK_PIPE, FK_TTY, FK_NULL, FK_FILE };
+enum { FK_NONE, FK_SOCKET, FK_PIPE, FK_TTY, FK_NULL, FK_FILE, FK_UNIX };
 
 struct exec_body {
 	u32 argv_len;
@@ -660,7 +660,9 @@ static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 }
 
 // fd_kind classifies an open fd as /proc/PID/fd's link would
-// (procfs.go: linkKind): socket, pipe, tty (pts, tty*, console), null, file.
+// (procfs.go: linkKind): socket, pipe, tty (pts, tty*, console), null,
+// file; and Unix sockets apart from network ones, which the link does not
+// tell.
 static __always_inline u8 fd_kind(struct task_struct *t, long fd)
 {
 	struct file *f = fd_file(t, fd);
@@ -669,8 +671,13 @@ static __always_inline u8 fd_kind(struct task_struct *t, long fd)
 	struct inode *ino = BPF_CORE_READ(f, f_inode);
 	umode_t mode = BPF_CORE_READ(ino, i_mode);
 	switch (mode & S_IFMT) {
-	case S_IFSOCK:
-		return FK_SOCKET;
+	case S_IFSOCK: {
+		// A Unix socket (a service's socket activation, a supervisor's
+		// stream) is not a network peer.
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+		u16 family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+		return family == AF_UNIX ? FK_UNIX : FK_SOCKET;
+	}
 	case S_IFIFO:
 		return FK_PIPE;
 	case S_IFCHR: {
