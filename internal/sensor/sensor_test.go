@@ -618,3 +618,49 @@ func TestStdioSockets(t *testing.T) {
 		}
 	}
 }
+
+// An open of a relative path (cd /etc && cat shadow) is resolved from the
+// opened file, so it cannot slip past the watched prefixes; so is one
+// relative to a directory descriptor.
+func TestRelativeOpen(t *testing.T) {
+	dir := t.TempDir()
+	watched := filepath.Join(dir, "watched") + "/"
+	if err := os.MkdirAll(filepath.Join(watched, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(watched, "sub", "secret")
+	os.WriteFile(secret, []byte("x"), 0o600)
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, ReadPaths: []string{watched}, Kinds: []Kind{KindOpen, KindExec}}, true)
+	cmd := exec.Command("/bin/cat", "sub/secret")
+	cmd.Dir = watched
+	run(t, cmd)
+	ev := c.waitFor(t, "relative read", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == secret && e.Process.PID == int32(cmd.Process.Pid)
+	})
+	if ev.File.Write || ev.Result < 0 {
+		t.Errorf("relative read: %+v result %d", *ev.File, ev.Result)
+	}
+	// openat(dirfd, "secret") from Go
+	d, err := os.Open(filepath.Join(watched, "sub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fd, err := unix.Openat(int(d.Fd()), "secret", unix.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	c.waitFor(t, "dirfd read", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == secret && e.Process.PID == int32(os.Getpid())
+	})
+	// a relative open outside the watched tree stays in the kernel
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "f"), []byte("x"), 0o644)
+	cmd = exec.Command("/bin/cat", "f")
+	cmd.Dir = other
+	run(t, cmd)
+	run(t, exec.Command("/bin/cat", secret)) // a last watched open: all before it has been read
+	c.waitFor(t, "absolute read", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == secret && e.Process.PID != int32(os.Getpid()) && slices.Contains(e.Process.Args, secret) })
+	c.none(t, "unwatched relative", func(e Event) bool { return e.Kind == KindOpen && strings.HasPrefix(e.File.Path, other) })
+}

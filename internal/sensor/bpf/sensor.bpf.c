@@ -439,14 +439,15 @@ static long path_step(u64 i, void *arg)
 // path_of writes the path of p, as seen from the root of its mount
 // namespace, to out (PATH_SZ bytes, NUL-terminated), walking dentries up
 // to their mount's root and mounts up to their parents the way the
-// kernel's d_path does. A path deeper than PATH_DEPTH components or
-// longer than PATH_SZ - 1 bytes is left "" (user space reads /proc
-// then). Tracepoints may not call bpf_d_path.
-static __always_inline void path_of(const struct path *p, char *out)
+// kernel's d_path does, and returns its length. A path deeper than
+// PATH_DEPTH components or longer than PATH_SZ - 1 bytes is left "" and
+// -1 returned (user space reads /proc then). Tracepoints may not call
+// bpf_d_path.
+static __always_inline long path_of(const struct path *p, char *out)
 {
 	out[0] = 0;
 	if (!p)
-		return;
+		return -1;
 	struct walk w = {};
 	w.mnt_off = bpf_core_field_offset(struct mount, mnt);
 	w.parent_off = bpf_core_field_offset(struct mount, mnt_parent);
@@ -456,20 +457,21 @@ static __always_inline void path_of(const struct path *p, char *out)
 	w.off = PATH_SZ - 1;
 	bpf_loop(PATH_DEPTH, path_step, &w, 0);
 	if (w.state != 1)
-		return;
+		return -1;
 	u32 zero = 0;
 	char *buf = bpf_map_lookup_elem(&pathbuf, &zero);
 	if (!buf)
-		return;
+		return -1;
 	u32 n = PATH_SZ - 1 - w.off;
 	if (n == 0) {
 		out[0] = '/';
 		out[1] = 0;
-		return;
+		return 1;
 	}
 	if (n >= PATH_SZ || bpf_probe_read_kernel(out, n & (PATH_SZ - 1), &buf[w.off & (PATH_SZ - 1)]))
-		return;
+		return -1;
 	out[n & (PATH_SZ - 1)] = 0;
+	return n;
 }
 
 static __always_inline u8 fd_kind(struct task_struct *t, long fd);
@@ -822,27 +824,36 @@ int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 // ---- files on watched paths ----
 
 // open_enter stashes an open whose path is watched and either opened for
-// writing or under a read-watched prefix (PW_READS). Unwatched opens cost one string read and
-// one LPM lookup and never reach user space.
+// writing or under a read-watched prefix (PW_READS), and every open of a
+// relative path, whose file is resolved at exit. Unwatched absolute opens
+// cost one string read and one LPM lookup and never reach user space.
 static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 {
 	if (!wanted(RK_OPEN))
 		return;
-	u32 *v = watch_lookup(upath);
-	if (!v)
-		return;
-	if (!(*v & PW_READS) && !(flags & WRITE_FLAGS))
-		return;
 	u32 zero = 0;
 	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	if (!k)
+		return;
+	long n = bpf_probe_read_user_str(k->path, sizeof(k->path), upath);
+	if (n <= 1)
+		return;
+	bool relative = k->path[0] != '/';
+	if (!relative) {
+		k->prefixlen = (n - 1) * 8; // without the NUL
+		u32 *v = bpf_map_lookup_elem(&watched, k);
+		if (!v || (!(*v & PW_READS) && !(flags & WRITE_FLAGS)))
+			return;
+	}
 	struct record *r = scratch_record(); // borrowed to build the inflight entry
-	if (!k || !r)
+	if (!r)
 		return;
 	struct inflight *in = (struct inflight *)r;
 	in->kind = RK_OPEN;
 	in->_pad = 0;
 	in->args[0] = flags;
 	in->args[1] = mode;
+	in->args[2] = relative;
 	__builtin_memcpy(in->path, k->path, PATH_SZ);
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
@@ -889,11 +900,31 @@ static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
 		unstash_done(in);
 		return;
 	}
+	u64 flags = in->args[0];
+	if (in->args[2]) {
+		// A relative path: what was opened is known now, by its file.
+		u32 zero = 0;
+		struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+		struct file *f = ctx->ret >= 0 ? fd_file((struct task_struct *)bpf_get_current_task(), ctx->ret) : 0;
+		long n = f ? path_of(&f->f_path, r->file.path) : -1;
+		if (!k || n <= 0) {
+			unstash_done(in);
+			return;
+		}
+		__builtin_memcpy(k->path, r->file.path, PATH_SZ);
+		k->prefixlen = (n & (PATH_SZ - 1)) * 8;
+		u32 *v = bpf_map_lookup_elem(&watched, k);
+		if (!v || (!(*v & PW_READS) && !(flags & WRITE_FLAGS))) {
+			unstash_done(in);
+			return;
+		}
+	} else {
+		__builtin_memcpy(r->file.path, in->path, PATH_SZ);
+	}
 	fill_hdr(&r->h, RK_OPEN);
 	r->h.result = ctx->ret;
-	r->file.flags = in->args[0];
+	r->file.flags = flags;
 	r->file.mode = in->args[1];
-	__builtin_memcpy(r->file.path, in->path, PATH_SZ);
 	r->file.path2[0] = 0;
 	unstash_done(in);
 	submit(r, sizeof(struct hdr) + offsetof(struct file_body, path2));
