@@ -94,7 +94,19 @@ func run(ctx context.Context, args []string) error {
 		response    = fs.String("response", guard.ResponseDryRun, "rule actions (kill, quarantine, isolate): off, dry-run (record what would be done) or on")
 		alertLog    = fs.String("alert-log", "", "JSON-lines file every alert is appended to, rotated by size (default alerts.jsonl in --state; \"-\" for none)")
 		standalone  = fs.Bool("standalone", false, "no server: run runtime protection only and print alerts as JSON lines on stdout")
+		labels      = map[string]string{}
 	)
+	fs.Func("label", "KEY=VALUE label for this host and its containers, repeatable (environment=production: the console filters by environment)", func(v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		if len(labels) >= 32 {
+			return errors.New("at most 32 labels")
+		}
+		labels[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -172,7 +184,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	hostname, _ := os.Hostname()
 	machineID, _ := os.ReadFile(filepath.Join(*hostRoot, "etc/machine-id"))
-	collector := &agent.HostCollector{Root: *hostRoot, Containers: containers.Options{DockerSocket: sock}, Logger: log}
+	collector := &agent.HostCollector{Root: *hostRoot, Containers: containers.Options{DockerSocket: sock}, Logger: log, Labels: labels}
 	a, err := agent.New(agent.Options{
 		Server: *server, ServerName: *serverName, Token: *token, CAPin: *caPin, StateDir: *state,
 		Version: version, Hostname: hostname, MachineID: strings.TrimSpace(string(machineID)),

@@ -30,6 +30,11 @@ type HostCollector struct {
 	Cloud      cloudmeta.Options
 	Containers containers.Options
 	Logger     *slog.Logger
+	// Labels are set on the host asset and on its containers and images
+	// (where their own labels do not have the key): the operator's way to
+	// say which environment, team or site a host belongs to
+	// ("environment=production"; the console filters by environment).
+	Labels map[string]string
 
 	once     sync.Once
 	identity cloudmeta.Identity
@@ -70,6 +75,7 @@ func (h *HostCollector) Collect(ctx context.Context, full bool) (Collection, err
 		Os:       strings.TrimSpace(snap.OS.ID + " " + snap.OS.VersionID),
 		Platform: "linux/" + snap.Kernel.Arch,
 		Cloud:    string(h.identity.Provider), Region: h.identity.Region,
+		Labels: maps.Clone(h.Labels),
 	}
 	// Attrs must not change between collections when the host did not:
 	// they are compared to decide whether to send the asset again.
@@ -112,7 +118,17 @@ func (h *HostCollector) Collect(ctx context.Context, full bool) (Collection, err
 	if err != nil {
 		log.Warn("container inventory", "err", err)
 	} else {
-		c.Assets = append(c.Assets, containerAssets(ct)...)
+		for _, a := range containerAssets(ct) {
+			for k, v := range h.Labels {
+				if _, ok := a.Record.Labels[k]; !ok {
+					if a.Record.Labels == nil {
+						a.Record.Labels = map[string]string{}
+					}
+					a.Record.Labels[k] = v
+				}
+			}
+			c.Assets = append(c.Assets, a)
+		}
 	}
 	return c, nil
 }

@@ -22,7 +22,8 @@ import (
 // collection: no package walk) and finds the test process itself.
 func TestHostCollectorRealHost(t *testing.T) {
 	c := &agent.HostCollector{Root: "/", Cloud: cloudmeta.Options{Offline: true},
-		Containers: containers.Options{ContainerdSocket: containers.NoSocket}}
+		Containers: containers.Options{ContainerdSocket: containers.NoSocket},
+		Labels:     map[string]string{"environment": "staging"}}
 	col, err := c.Collect(context.Background(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +31,13 @@ func TestHostCollectorRealHost(t *testing.T) {
 	host := col.Assets[0]
 	if host.Record.GetKind() != "host" || host.Record.GetId() != "host" || host.HasPackages {
 		t.Fatalf("first asset %+v", host.Record)
+	}
+	// The operator's labels go on the host and on each container and
+	// image (unless it has the key already).
+	for _, a := range col.Assets {
+		if a.Record.GetLabels()["environment"] == "" {
+			t.Errorf("%s %s: no environment label (%v)", a.Record.GetKind(), a.Record.GetId(), a.Record.GetLabels())
+		}
 	}
 	kinds := map[string]int{}
 	self := false

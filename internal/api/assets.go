@@ -12,6 +12,7 @@ var assetsSpec = &listSpec{
 		{name: "name", desc: "substring, case-insensitive"},
 		{name: "os"}, {name: "cloud"}, {name: "region"}, {name: "agent_id"}, {name: "parent_id"},
 		{name: "label", desc: "k=v"},
+		{name: "environment", desc: "the environment label (agents' --label environment=…), e.g. production"},
 		{name: "gone", desc: `"true" or "false" (default false)`},
 		{name: "min_risk", desc: "lowest risk"},
 	},

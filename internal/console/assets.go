@@ -13,6 +13,7 @@ var assetsSpec = &listSpec{
 		{name: "kind", kind: fEnum, values: []string{"host", "container", "image"}},
 		{name: "name", kind: fText},
 		{name: "os", kind: fText},
+		{name: "environment", kind: fText},
 		{name: "cloud", kind: fText},
 		{name: "region", kind: fText},
 		{name: "label", kind: fText},

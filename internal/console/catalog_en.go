@@ -55,6 +55,8 @@ var catalogEN = map[string]string{
 	"col.kind":         "Kind",
 	"col.os":           "OS",
 	"col.platform":     "Platform",
+	"col.environment":  "Environment",
+	"live.refresh":     "Refresh every 30 s",
 	"col.cloud":        "Cloud",
 	"col.region":       "Region",
 	"col.label":        "Label",

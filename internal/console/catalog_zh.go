@@ -55,6 +55,8 @@ var catalogZH = map[string]string{
 	"col.kind":         "类型",
 	"col.os":           "操作系统",
 	"col.platform":     "平台",
+	"col.environment":  "环境",
+	"live.refresh":     "每 30 秒自动刷新",
 	"col.cloud":        "云厂商",
 	"col.region":       "地域",
 	"col.label":        "标签",

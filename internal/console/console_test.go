@@ -51,6 +51,18 @@ func TestPagesRender(t *testing.T) {
 	}
 }
 
+// The pages that change while watched offer to refresh themselves; the
+// others do not.
+func TestLiveRefresh(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	b := e.signedIn(adminName, adminPassword)
+	for path, want := range map[string]bool{"/": true, "/events": true, "/agents": true, "/assets": false, "/findings": false} {
+		if got := strings.Contains(b.page(path), `id="live-refresh"`); got != want {
+			t.Errorf("%s: live refresh control %v, want %v", path, got, want)
+		}
+	}
+}
+
 // withURL points a test request at the server.
 // actionForms are the markers of action controls on pages.
 func TestPagination(t *testing.T) {

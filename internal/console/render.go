@@ -28,6 +28,12 @@ type view struct {
 	Page         any
 }
 
+// Live says the page offers to refresh itself: the pages that change while
+// one watches them (the overview, events, agents).
+func (v *view) Live() bool {
+	return v.S != nil && (v.Nav == "overview" || v.Nav == "events" || v.Nav == "agents")
+}
+
 // pageNames are the templates that render a whole page.
 var pageNames = []string{
 	"login", "error", "overview", "assets", "asset", "vulns", "vuln", "findings", "finding", "events",

@@ -41,8 +41,11 @@ var assetsList = &listDef{
 		"agent_id":  fExact("agent_id"),
 		"parent_id": fExact("parent_id"),
 		"label":     fAssetLabel,
-		"gone":      fBool("gone"),
-		"min_risk":  fMin("risk"),
+		"environment": func(w *where, v string) error {
+			return fAssetLabel(w, "environment="+v)
+		},
+		"gone":     fBool("gone"),
+		"min_risk": fMin("risk"),
 	},
 }
 
@@ -63,7 +66,7 @@ func fAssetLabel(w *where, v string) error {
 
 // ListAssets lists assets. Filters: kind (enumerated), name (substring,
 // ASCII case-insensitive), os, cloud, region, agent_id, parent_id (exact),
-// label (k=v), gone ("true"/"false", false when absent), min_risk; sorts:
+// label (k=v), environment (the label environment=…), gone ("true"/"false", false when absent), min_risk; sorts:
 // name (default), last_seen, first_seen, risk.
 func (db *DB) ListAssets(ctx context.Context, o ListOptions) (Page[Asset], error) {
 	return list(ctx, db, assetsList, o, assetsQuery, assetsWhere(db, o))

@@ -17,7 +17,7 @@ func TestListAssets(t *testing.T) {
 		newAgent(t, db, "a2")
 		assets := []Asset{
 			{ID: "h1", Kind: AssetHost, Name: "Web-1", AgentID: "a1", OS: "debian 12", Cloud: "aws", Region: "eu-west-1", Labels: map[string]string{"env": "prod"}, FirstSeen: at(1 * time.Hour), LastSeen: at(5 * time.Hour)},
-			{ID: "h2", Kind: AssetHost, Name: "db-1", AgentID: "a2", OS: "ubuntu 24.04", Cloud: "gcp", Region: "europe-west1", Labels: map[string]string{"env": "dev"}, FirstSeen: at(2 * time.Hour), LastSeen: at(4 * time.Hour)},
+			{ID: "h2", Kind: AssetHost, Name: "db-1", AgentID: "a2", OS: "ubuntu 24.04", Cloud: "gcp", Region: "europe-west1", Labels: map[string]string{"env": "dev", "environment": "production"}, FirstSeen: at(2 * time.Hour), LastSeen: at(4 * time.Hour)},
 			{ID: "c1", Kind: AssetContainer, Name: "web-nginx", AgentID: "a1", ParentID: "h1", OS: "alpine 3.20", FirstSeen: at(3 * time.Hour), LastSeen: at(3 * time.Hour)},
 			{ID: "c2", Kind: AssetContainer, Name: "100%_real", AgentID: "a1", ParentID: "h1", FirstSeen: at(4 * time.Hour), LastSeen: at(2 * time.Hour)},
 			{ID: "i1", Kind: AssetImage, Name: "nginx:1.27", AgentID: "a1", FirstSeen: at(5 * time.Hour), LastSeen: at(1 * time.Hour)},
@@ -63,6 +63,8 @@ func TestListAssets(t *testing.T) {
 			{ListOptions{Filter: map[string]string{"agent_id": "a1"}}, []string{"c2", "h1", "c1"}},
 			{ListOptions{Filter: map[string]string{"parent_id": "h1"}}, []string{"c2", "c1"}},
 			{ListOptions{Filter: map[string]string{"label": "env=prod"}}, []string{"h1"}},
+			{ListOptions{Filter: map[string]string{"environment": "production"}}, []string{"h2"}},
+			{ListOptions{Filter: map[string]string{"environment": "staging"}}, nil},
 			{ListOptions{Filter: map[string]string{"label": "env="}}, nil},
 			{ListOptions{Filter: map[string]string{"min_risk": "3.5"}}, []string{"h1", "h2", "c1"}},
 			{ListOptions{Filter: map[string]string{"min_risk": "8", "kind": "container"}, Sort: "risk"}, []string{"c1"}},

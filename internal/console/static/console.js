@@ -50,6 +50,32 @@
       el.insertAdjacentElement("afterend", b);
     });
 
+    // Live pages (overview, events, agents) reload every 30 s while the
+    // box is ticked (remembered in this browser), the tab is visible and
+    // nobody is typing in a field.
+    var live = document.getElementById("live-refresh");
+    if (live) {
+      var key = "vigil.live", timer = null;
+      live.parentElement.hidden = false;
+      try { live.checked = window.localStorage.getItem(key) === "1"; } catch (e) {}
+      var arm = function () {
+        clearTimeout(timer);
+        if (!live.checked) return;
+        timer = setTimeout(function () {
+          var a = document.activeElement;
+          var typing = a && a !== live && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName);
+          if (document.visibilityState === "visible" && !typing) window.location.reload();
+          else arm();
+        }, 30000);
+      };
+      live.addEventListener("change", function () {
+        try { window.localStorage.setItem(key, live.checked ? "1" : "0"); } catch (e) {}
+        arm();
+      });
+      document.addEventListener("visibilitychange", arm);
+      arm();
+    }
+
     // Bring a secret shown once into view and focus.
     var created = document.getElementById("created");
     if (created) created.focus();
