@@ -454,13 +454,16 @@ func parseFlags(t *testing.T, args []string, known []string) map[string]string {
 		if !slices.Contains(known, name) {
 			t.Errorf("argument %q: unknown flag", a)
 		}
-		if _, dup := flags[name]; dup {
+		if _, dup := flags[name]; dup && !repeatable[name] {
 			t.Errorf("flag --%s given twice", name)
 		}
 		flags[name] = val
 	}
 	return flags
 }
+
+// repeatable are the flags that may be given more than once.
+var repeatable = map[string]bool{"label": true}
 
 func containerPort(c corev1.Container, name string) int32 {
 	for _, p := range c.Ports {

@@ -223,8 +223,27 @@ var chartCases = []chartCase{
 				t.Errorf("VIGIL_SERVER=%q; want the gateway Service", got)
 			}
 			lim := agent.Resources.Limits
-			if lim.Cpu().MilliValue() > 100 || lim.Memory().Value() > 64<<20 {
-				t.Errorf("agent limits cpu=%s memory=%s; the light agent stays within 100m/64Mi", lim.Cpu(), lim.Memory())
+			if lim.Cpu().MilliValue() > 100 || lim.Memory().Value() > 160<<20 {
+				t.Errorf("agent limits cpu=%s memory=%s; the agent stays within 100m/160Mi", lim.Cpu(), lim.Memory())
+			}
+			if slices.Contains(agent.Args, "--label=cluster=") {
+				t.Errorf("agent args %v: an empty cluster name is a label", agent.Args)
+			}
+		},
+	},
+	{
+		name:   "cluster and environment",
+		values: "agent:\n  cluster: prod-eu\n  environment: production\n",
+		kinds: map[string]int{"Deployment": 1, "DaemonSet": 1, "Service": 2, "Secret": 1,
+			"PersistentVolumeClaim": 1, "ServiceAccount": 2},
+		external: []string{"vigil-agent-enrollment"},
+		store:    "sqlite", agent: true, docker: true, rro: true,
+		check: func(t *testing.T, r *release) {
+			args := r.daemonSets[0].Spec.Template.Spec.Containers[0].Args
+			for _, want := range []string{"--label=cluster=prod-eu", "--label=environment=production"} {
+				if !slices.Contains(args, want) {
+					t.Errorf("agent args %v: no %s", args, want)
+				}
 			}
 		},
 	},

@@ -10,7 +10,7 @@ import (
 
 var assetsSpec = &listSpec{
 	fields: []field{
-		{name: "kind", kind: fEnum, values: []string{"host", "container", "image"}},
+		{name: "kind", kind: fEnum, values: []string{"host", "container", "image", "cluster"}},
 		{name: "name", kind: fText},
 		{name: "os", kind: fText},
 		{name: "environment", kind: fText},
@@ -97,11 +97,15 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, s *session) 
 	if err := c.api.get(r, s.token, apiPath("assets", id), nil, &v.A); err != nil {
 		return err
 	}
-	if v.A.Kind != "host" {
+	switch v.A.Kind {
+	case "host":
+	case "cluster":
+		v.Tabs = []string{"hosts"}
+	default:
 		v.Tabs = []string{"findings", "packages", "events"}
 	}
 	if !slices.Contains(v.Tabs, v.Tab) {
-		v.Tab = "findings"
+		v.Tab = v.Tabs[0]
 	}
 	v.Attrs = attrFacts(v.A.Attrs)
 	path := "/assets/" + url.PathEscape(id)
@@ -123,7 +127,7 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, s *session) 
 		v.Items = &lv
 		t := newItemTable(v.Tab, lv.Items)
 		v.Table = &t
-	case v.Tab == "containers":
+	case v.Tab == "containers" || v.Tab == "hosts":
 		var lv listView[asset]
 		lv, err = fetchList[asset](c, r, s, parseList(containersSpec, q), apiPath("assets"), path, url.Values{"parent_id": {id}}, keep)
 		v.Containers = &lv

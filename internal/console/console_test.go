@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigil-sec/vigil/internal/store"
 )
 
 // soon is a valid acceptance expiry.
@@ -360,5 +363,38 @@ func TestStaticHasNoListing(t *testing.T) {
 		if r := e.browser().get(p); r.StatusCode == http.StatusOK {
 			t.Errorf("GET %s: %d, want no listing", p, r.StatusCode)
 		}
+	}
+}
+
+// A cluster asset lists its nodes; the assets page filters clusters and
+// environments.
+func TestClusterPage(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := e.st.Ingest(ctx, "agent-web", 100, func(in store.Ingester) error {
+		for _, a := range []store.Asset{
+			{ID: "cluster-shop", Kind: store.AssetCluster, Name: "shop-prod", Labels: map[string]string{"cluster": "shop-prod", "environment": "production"}, FirstSeen: now, LastSeen: now},
+			{ID: "host-node-1", Kind: store.AssetHost, Name: "node-1.shop", AgentID: "agent-web", ParentID: "cluster-shop", Labels: map[string]string{"cluster": "shop-prod", "environment": "production"}, FirstSeen: now, LastSeen: now},
+		} {
+			if err := in.UpsertAsset(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(adminName, adminPassword)
+	if body := b.page("/assets/cluster-shop"); !strings.Contains(body, "node-1.shop") || !strings.Contains(body, "Nodes of shop-prod") {
+		t.Error("the cluster page does not list its node")
+	}
+	list := b.page("/assets?kind=cluster")
+	if !strings.Contains(list, "shop-prod") || strings.Contains(list, "web-1.prod") {
+		t.Error("kind=cluster does not list exactly the cluster")
+	}
+	env := b.page("/assets?environment=production")
+	if !strings.Contains(env, "node-1.shop") || !strings.Contains(env, "shop-prod") || strings.Contains(env, "web-1.prod") {
+		t.Error("environment=production does not list exactly the cluster and its node")
 	}
 }

@@ -311,6 +311,24 @@ func (s *Service) applyInventory(ctx context.Context, in store.Ingester, agentID
 		if r.GetParentId() != "" {
 			parent = AssetID(agentID, assetKindOf(r.GetParentId()), r.GetParentId())
 		}
+		if name := clip(r.GetLabels()["cluster"], 253); kind == store.AssetHost && name != "" {
+			// A node of a cluster (vigil-agent --label cluster=NAME, set by
+			// the Helm chart): the cluster is an asset of its own, shared by
+			// its nodes' agents, with the nodes under it. An agent asserts
+			// only its own host's membership; the cluster carries nothing
+			// else an agent could make up.
+			labels := map[string]string{"cluster": name}
+			if env := r.GetLabels()["environment"]; env != "" {
+				labels["environment"] = clip(env, 253)
+			}
+			parent = ClusterID(name)
+			if err := in.UpsertAsset(ctx, store.Asset{
+				ID: parent, Kind: store.AssetCluster, Name: name, Cloud: clip(r.GetCloud(), 32),
+				Region: clip(r.GetRegion(), 64), Labels: labels, FirstSeen: now, LastSeen: now,
+			}); err != nil {
+				return nil, err
+			}
+		}
 		if err := in.UpsertAsset(ctx, store.Asset{
 			ID: id, Kind: kind, Name: clip(r.GetName(), 512), AgentID: agentID, ParentID: parent,
 			OS: clip(r.GetOs(), 128), Platform: clip(r.GetPlatform(), 64), Cloud: clip(r.GetCloud(), 32),

@@ -130,6 +130,13 @@ func AssetID(agentID, kind, id string) string {
 	return kind + "-" + hex.EncodeToString(h[:10])
 }
 
+// ClusterID is the asset ID of the cluster with that name: one asset
+// shared by every agent whose host is labelled cluster=<name>.
+func ClusterID(name string) string {
+	h := sha256.Sum256([]byte("cluster\x00" + name))
+	return store.AssetCluster + "-" + hex.EncodeToString(h[:10])
+}
+
 // identify returns the agent ID of the calling stream's verified client
 // certificate, refusing revoked certificates and agents.
 func (s *Service) identify(ctx context.Context) (store.Agent, *x509.Certificate, error) {

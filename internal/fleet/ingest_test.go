@@ -307,3 +307,58 @@ func TestSlowStoreNoFalseSilence(t *testing.T) {
 		t.Errorf("agent.silent for %v, want only the quiet %s", who, ids[agents])
 	}
 }
+
+// TestClusterAsset: hosts labelled cluster=NAME by their agents make one
+// cluster asset, shared, with the hosts under it; a host without the label
+// has no parent.
+func TestClusterAsset(t *testing.T) {
+	s, st, ids, ctxs := testFleet(t, 3, 30*time.Second, 0)
+	inv := func(labels map[string]string) *agentpb.AgentMessage {
+		return &agentpb.AgentMessage{Seq: 1, Body: &agentpb.AgentMessage_Inventory{Inventory: &agentpb.Inventory{
+			FullKinds: []string{"host"},
+			Assets:    []*agentpb.AssetRecord{{Id: "host", Kind: "host", Name: "node", Cloud: "aws", Region: "eu-west-1", Labels: labels}},
+		}}}
+	}
+	for i, labels := range []map[string]string{
+		{"cluster": "prod-eu", "environment": "production"},
+		{"cluster": "prod-eu", "environment": "production"},
+		{"environment": "staging"},
+	} {
+		f, _ := session(t, s, ctxs[i])
+		f.in <- inv(labels)
+		acksUpTo(t, f, 1, 30*time.Second)
+	}
+	ctx := context.Background()
+	clusters, err := st.ListAssets(ctx, store.ListOptions{Limit: 10, Filter: map[string]string{"kind": "cluster"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clusters.Items) != 1 {
+		t.Fatalf("%d cluster assets, want 1: %+v", len(clusters.Items), clusters.Items)
+	}
+	c := clusters.Items[0]
+	if c.ID != fleet.ClusterID("prod-eu") || c.Name != "prod-eu" || c.AgentID != "" || c.Cloud != "aws" || c.Labels["cluster"] != "prod-eu" {
+		t.Errorf("cluster asset %+v", c)
+	}
+	nodes, err := st.ListAssets(ctx, store.ListOptions{Limit: 10, Filter: map[string]string{"parent_id": c.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes.Items) != 2 {
+		t.Errorf("%d nodes under the cluster, want 2", len(nodes.Items))
+	}
+	lone, err := st.Asset(ctx, fleet.AssetID(ids[2], "host", "host"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lone.ParentID != "" {
+		t.Errorf("host without a cluster label has parent %q", lone.ParentID)
+	}
+	env, err := st.ListAssets(ctx, store.ListOptions{Limit: 10, Filter: map[string]string{"environment": "production"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env.Items) != 3 { // the two nodes and their cluster
+		t.Errorf("%d assets in production, want 3 (two nodes and their cluster)", len(env.Items))
+	}
+}

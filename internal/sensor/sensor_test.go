@@ -661,6 +661,8 @@ func TestRelativeOpen(t *testing.T) {
 	cmd.Dir = other
 	run(t, cmd)
 	run(t, exec.Command("/bin/cat", secret)) // a last watched open: all before it has been read
-	c.waitFor(t, "absolute read", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == secret && e.Process.PID != int32(os.Getpid()) && slices.Contains(e.Process.Args, secret) })
+	c.waitFor(t, "absolute read", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == secret && e.Process.PID != int32(os.Getpid()) && slices.Contains(e.Process.Args, secret)
+	})
 	c.none(t, "unwatched relative", func(e Event) bool { return e.Kind == KindOpen && strings.HasPrefix(e.File.Path, other) })
 }

@@ -128,15 +128,18 @@ const (
 	AssetHost      = "host"
 	AssetContainer = "container"
 	AssetImage     = "image"
+	// AssetCluster is a Kubernetes cluster, kept by the server from its
+	// nodes' cluster label (no agent owns it); its hosts are its children.
+	AssetCluster = "cluster"
 )
 
-// Asset is a host, container or image known to the server.
+// Asset is a host, container, image or cluster known to the server.
 type Asset struct {
 	ID       string `json:"id"`
 	Kind     string `json:"kind"`
 	Name     string `json:"name"`
 	AgentID  string `json:"agentId,omitempty"`
-	ParentID string `json:"parentId,omitempty"` // a container's host
+	ParentID string `json:"parentId,omitempty"` // a container's host, a node's cluster
 	// Filterable facts.
 	OS       string            `json:"os,omitempty"` // "debian 12"
 	Platform string            `json:"platform,omitempty"`
