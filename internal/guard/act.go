@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/vigil-sec/vigil/internal/detect"
@@ -32,7 +33,7 @@ func (g *Guard) act(a *detect.Alert) *respond.Record {
 				fmt.Errorf("isolate pid %d: %w: the host network is never isolated", ev.Process.PID, ErrNoContainer))
 			break
 		}
-		rec, err = g.resp.Isolate(respond.IsolateTarget{PID: ev.Process.PID, StartTime: ev.Process.StartTime, Container: ev.Container.ID})
+		rec, err = g.isolate(ev)
 	default:
 		rec, err = g.refuse(respond.Action(a.Action), "", fmt.Errorf("%w: %q", respond.ErrUnknownAction, a.Action))
 	}
@@ -41,6 +42,23 @@ func (g *Guard) act(a *detect.Alert) *respond.Record {
 		g.st.count(&g.st.actionErrors, string(rec.Action))
 	}
 	return &rec
+}
+
+// isolate cuts the network of the event's container through the event's
+// process, or — when that process is gone already, as a one-shot command
+// soon is — through the container's first process, if that is still in the
+// same mount namespace as the event's (the runtime's PID may be stale).
+func (g *Guard) isolate(ev *sensor.Event) (respond.Record, error) {
+	rec, err := g.resp.Isolate(respond.IsolateTarget{PID: ev.Process.PID, StartTime: ev.Process.StartTime, Container: ev.Container.ID})
+	init := ev.Container.InitPID
+	if !errors.Is(err, respond.ErrGone) || init <= 0 || ev.Process.MntNS == 0 || mountNSOf(fmt.Sprint(init)) != ev.Process.MntNS {
+		return rec, err
+	}
+	rec2, err2 := g.resp.Isolate(respond.IsolateTarget{PID: init, Container: ev.Container.ID})
+	if err2 == nil {
+		rec2.Detail += fmt.Sprintf(" (through the container's first process: pid %d had exited)", ev.Process.PID)
+	}
+	return rec2, err2
 }
 
 // quarantine moves the event's file aside: the file it is about, or the

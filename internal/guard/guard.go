@@ -213,9 +213,13 @@ func build(opts Options) (*Guard, error) {
 func (g *Guard) engineOptions() *detect.Options { return &detect.Options{Now: g.now} }
 
 // ownMountNS is the inode of the guard's mount namespace (0 if unknown).
-func ownMountNS() uint32 {
+func ownMountNS() uint32 { return mountNSOf("self") }
+
+// mountNSOf is the inode of the mount namespace of /proc/<pid> (0 if
+// unknown).
+func mountNSOf(pid string) uint32 {
 	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/mnt", &st); err != nil {
+	if err := unix.Stat("/proc/"+pid+"/ns/mnt", &st); err != nil {
 		return 0
 	}
 	return uint32(st.Ino)

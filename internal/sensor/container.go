@@ -178,7 +178,7 @@ func (r *InventoryResolver) Resolve(ctx context.Context, id string) (*Container,
 	for _, c := range inv.Containers {
 		r.byID[c.ID] = &Container{
 			ID: c.ID, Name: c.Name, Image: c.Image, Runtime: c.Runtime,
-			Privileged: c.Privileged, Pod: c.PodName, Namespace: c.PodNamespace,
+			Privileged: c.Privileged, Pod: c.PodName, Namespace: c.PodNamespace, InitPID: int32(c.PID),
 		}
 	}
 	if c, ok := r.byID[id]; ok {

@@ -109,6 +109,9 @@ type Container struct {
 	// Kubernetes identity, from the runtime's labels.
 	Pod       string `json:"pod,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
+	// InitPID is the host PID of the container's first process when the
+	// runtime said (it may be stale: check before acting on it).
+	InitPID int32 `json:"initPid,omitempty"`
 }
 
 // File is the file an event is about.
