@@ -8,7 +8,7 @@ import (
 
 var assetsSpec = &listSpec{
 	filters: []param{
-		{name: "kind", desc: "host, container, image or cluster"},
+		{name: "kind", desc: "host, container, image, cluster or repository"},
 		{name: "name", desc: "substring, case-insensitive"},
 		{name: "os"}, {name: "cloud"}, {name: "region"}, {name: "agent_id"}, {name: "parent_id"},
 		{name: "label", desc: "k=v"},

@@ -24,6 +24,7 @@ const (
 	actFindingAccept = "finding.accept"
 	actAgentRescan   = "agent.rescan"
 	actAgentRevoke   = "agent.revoke"
+	actScanUpload    = "scan.upload"
 
 	actFindingComment = "finding.comment"
 	actFindingStatus  = "finding.status"

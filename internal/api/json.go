@@ -15,13 +15,19 @@ const maxBody = 1 << 20
 // maxBody bytes, application/json (or no content type), no unknown
 // fields, nothing after the value.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeLimit(w, r, v, maxBody)
+}
+
+// decodeLimit is decode with another bound, for the routes whose bodies
+// are data rather than commands (scan uploads).
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
 			return errorf(http.StatusUnsupportedMediaType, codeMediaType, "request body must be application/json")
 		}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	return decodeJSON(r.Body, v)
 }
 

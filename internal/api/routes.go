@@ -68,6 +68,8 @@ func (s *Server) table() []route {
 			func(rt *route) { rt.body, rt.resp, rt.status = commentCreate{}, store.Comment{}, http.StatusCreated }),
 		with(r(post, v1+"/findings/{id}/status", Write, "setFindingStatus", "findings", "Revert an accepted finding to open, with a reason", s.findingStatus),
 			func(rt *route) { rt.body, rt.resp = statusChange{}, store.Finding{} }),
+		with(r(post, v1+"/scans", Write, "uploadScan", "findings", "Upload a source tree's complete misconfiguration or secret findings (vigil scan config|secrets --upload): unlisted ones become fixed", s.scanUpload),
+			func(rt *route) { rt.body, rt.resp = scanUpload{}, scanResult{} }),
 		with(r(post, v1+"/agents/{id}/rescan", Write, "rescanAgent", "agents", "Ask an agent for a full inventory now", s.agentRescan),
 			func(rt *route) { rt.resp, rt.status = queued{}, http.StatusAccepted }),
 		list(r(get, v1+"/tokens", Write, "listTokens", "tokens", "List your API tokens and sessions (admins: anyone's)", s.tokensList),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/internal/finding"
 	"github.com/vigil-sec/vigil/internal/iac"
@@ -57,6 +59,7 @@ type configFlags struct {
 	skip           multiFlag
 	maxFileMB      int64
 	timeout        time.Duration
+	upload         uploadFlags
 }
 
 func (f *configFlags) register(fs *flag.FlagSet) {
@@ -76,6 +79,41 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.skip, "skip-dir", "a directory name to leave out (repeatable)")
 	fs.Int64Var(&f.maxFileMB, "max-file-mb", iac.DefaultMaxFileSize>>20, "files larger than this are reported as unread, not parsed")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "give up after this long")
+	f.upload.register(fs)
+}
+
+// configUploads are the findings a config scan uploads: the unsuppressed
+// ones, identified by fingerprint (rule, file, address, attribute path).
+func configUploads(fs []policy.Finding) []uploadFinding {
+	out := make([]uploadFinding, 0, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		if f.Suppressed != "" {
+			continue
+		}
+		data, _ := json.Marshal(f)
+		if len(data) > 60<<10 {
+			data = nil // the server's bound; the rest of the finding says enough
+		}
+		title := f.Title
+		if f.Address != "" {
+			title += ": " + f.Address
+		}
+		title = truncateUTF8(title, 1024)
+		out = append(out, uploadFinding{ID: f.Fingerprint, RuleID: f.RuleID, Severity: f.Severity.String(), Title: title, Data: data})
+	}
+	return out
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // configMemoryTarget is the soft memory limit of a config scan.
@@ -243,6 +281,9 @@ func runScanConfig(ctx context.Context, env *Env, args []string) error {
 		return report.WriteConfigTable(w, rep)
 	}
 	if err := writeOutput(env.Stdout, f.output, write); err != nil {
+		return err
+	}
+	if err := f.upload.upload(ctx, env, target, "misconfiguration", configUploads(res.Findings)); err != nil {
 		return err
 	}
 	if f.failOn != "" {

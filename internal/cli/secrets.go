@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,6 +46,7 @@ type secretsFlags struct {
 	insecure       bool
 	timeout        time.Duration
 	logLevel       string
+	upload         uploadFlags
 }
 
 func (f *secretsFlags) register(fs *flag.FlagSet) {
@@ -62,6 +66,7 @@ func (f *secretsFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.insecure, "insecure", false, "with --image: allow plain-HTTP registries")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.upload.register(fs)
 }
 
 // check rejects contradictory flags before any work is done.
@@ -192,6 +197,12 @@ func runSecrets(ctx context.Context, env *Env, args []string) error {
 	if err := writeOutput(env.Stdout, f.output, func(w io.Writer) error { return writeSecrets(w, env, f.format, rep) }); err != nil {
 		return err
 	}
+	if f.image && f.upload.asset == "" {
+		f.upload.asset = target // an image is named by its reference, not a path
+	}
+	if err := f.upload.upload(ctx, env, target, "secret", secretUploads(rep.Findings)); err != nil {
+		return err
+	}
 	if f.failOn != "" {
 		n := 0
 		for _, fd := range rep.Findings {
@@ -207,6 +218,30 @@ func runSecrets(ctx context.Context, env *Env, args []string) error {
 		return ErrIncomplete
 	}
 	return nil
+}
+
+// secretUploads are the findings a secrets scan uploads: the unsuppressed
+// ones, one per secret and place (the fingerprint names the secret, which
+// may be in several files). Only the redacted form leaves the machine.
+func secretUploads(fs []secret.Finding) []uploadFinding {
+	out := make([]uploadFinding, 0, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		if f.Suppressed != "" {
+			continue
+		}
+		data, _ := json.Marshal(f)
+		where := f.Path
+		if f.Commit != "" {
+			where += "@" + f.Commit
+		} else if f.Layer != "" {
+			where += "@" + f.Layer
+		}
+		sum := sha256.Sum256([]byte(where))
+		out = append(out, uploadFinding{ID: f.Fingerprint + ":" + hex.EncodeToString(sum[:8]), RuleID: f.RuleID, Severity: f.Severity.String(),
+			Title: truncateUTF8(f.Description+": "+f.Path, 1024), Data: data})
+	}
+	return out
 }
 
 func loadBaseline(path string) (*secret.Baseline, error) {

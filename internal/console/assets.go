@@ -10,7 +10,7 @@ import (
 
 var assetsSpec = &listSpec{
 	fields: []field{
-		{name: "kind", kind: fEnum, values: []string{"host", "container", "image", "cluster"}},
+		{name: "kind", kind: fEnum, values: []string{"host", "container", "image", "cluster", "repository"}},
 		{name: "name", kind: fText},
 		{name: "os", kind: fText},
 		{name: "environment", kind: fText},
@@ -101,6 +101,8 @@ func (c *Console) assetPage(w http.ResponseWriter, r *http.Request, s *session) 
 	case "host":
 	case "cluster":
 		v.Tabs = []string{"hosts"}
+	case "repository":
+		v.Tabs = []string{"findings"}
 	default:
 		v.Tabs = []string{"findings", "packages", "events"}
 	}

@@ -135,6 +135,7 @@ var catalogEN = map[string]string{
 	"asset.cluster":         "Cluster",
 	"tab.hosts":             "Hosts",
 	"asset.hostsCaption":    "Nodes of %s",
+	"asset.repository":      "Repository",
 	"asset.host":            "Host",
 	"asset.container":       "Container",
 	"asset.image":           "Image",

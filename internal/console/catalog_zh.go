@@ -135,6 +135,7 @@ var catalogZH = map[string]string{
 	"asset.cluster":         "集群",
 	"tab.hosts":             "主机",
 	"asset.hostsCaption":    "%s 的节点",
+	"asset.repository":      "代码仓库",
 	"asset.host":            "主机",
 	"asset.container":       "容器",
 	"asset.image":           "镜像",

@@ -117,3 +117,12 @@ func (db *DB) SetAssetRisk(ctx context.Context, id string, risk float64) error {
 	}
 	return nil
 }
+
+// PutAsset creates or updates an asset no agent owns (a repository whose
+// scan results are uploaded), as Ingester.UpsertAsset does.
+func (db *DB) PutAsset(ctx context.Context, a Asset) error {
+	if a.AgentID != "" {
+		return invalidf("asset %s: PutAsset is for assets no agent owns", a.ID)
+	}
+	return db.tx(ctx, func(c conn) error { return (&ingester{c}).UpsertAsset(ctx, a) })
+}

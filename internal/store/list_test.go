@@ -405,3 +405,21 @@ func TestPaging(t *testing.T) {
 		})
 	})
 }
+
+// TestPutAsset: an asset no agent owns is created and updated outside
+// agent ingest; an agent's is refused.
+func TestPutAsset(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		a := Asset{ID: "repository-1", Kind: AssetRepository, Name: "git.example.internal/infra", FirstSeen: at(time.Hour), LastSeen: at(time.Hour)}
+		must(t, db.PutAsset(ctx, a))
+		a.Labels, a.LastSeen = map[string]string{"environment": "production"}, at(2*time.Hour)
+		must(t, db.PutAsset(ctx, a))
+		got, err := db.Asset(ctx, a.ID)
+		if err != nil || got.Labels["environment"] != "production" || !got.FirstSeen.Equal(at(time.Hour)) || !got.LastSeen.Equal(at(2*time.Hour)) {
+			t.Errorf("asset %+v, %v", got, err)
+		}
+		if err := db.PutAsset(ctx, Asset{ID: "h9", Kind: AssetHost, AgentID: "a1"}); err == nil {
+			t.Error("PutAsset took an agent's asset")
+		}
+	})
+}

@@ -131,6 +131,9 @@ const (
 	// AssetCluster is a Kubernetes cluster, kept by the server from its
 	// nodes' cluster label (no agent owns it); its hosts are its children.
 	AssetCluster = "cluster"
+	// AssetRepository is a source tree scanned outside the fleet (vigil
+	// scan config|secrets --upload): its findings come from uploads.
+	AssetRepository = "repository"
 )
 
 // Asset is a host, container, image or cluster known to the server.
@@ -467,6 +470,9 @@ type Store interface {
 	// change: the next one makes them open. Fixed, reopened and expired
 	// findings lose their acceptance. An unknown asset is ErrNotFound.
 	SyncFindings(ctx context.Context, assetID, kind string, current []Finding, now time.Time) (FindingsSync, error)
+	// PutAsset creates or updates an asset no agent owns (AgentID must be
+	// empty), as Ingester.UpsertAsset does.
+	PutAsset(ctx context.Context, a Asset) error
 	Finding(ctx context.Context, id string) (Finding, error)
 	// ListFindings filters: asset_id, kind, status (enumerated), severity
 	// (enumerated), rule_id, package, min_risk; sorts: risk (default, use
