@@ -249,6 +249,20 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(s.text(".pager"), "First page") {
 			t.Error("no first-page link on page 2")
 		}
+		// The environment filter: the seeded hosts have none.
+		s.open("/assets")
+		s.do("environment", chromedp.SetValue(chromedp.ID("f-env"), "production"))
+		s.click(`form.filters button[type=submit]`)
+		if p := s.path(); !strings.Contains(p, "environment=production") || s.count("table tbody th[scope=row]") != 0 {
+			t.Errorf("environment=production at %s lists %d assets, want none", p, s.count("table tbody th[scope=row]"))
+		}
+		// The live pages' refresh box is shown by the script, unticked.
+		s.open("/events")
+		hidden := eval[bool](s.t, s.ctx, `document.getElementById("live-refresh").parentElement.hidden`)
+		checked := eval[bool](s.t, s.ctx, `document.getElementById("live-refresh").checked`)
+		if hidden || checked {
+			t.Errorf("live refresh box hidden %v checked %v, want shown and unticked", hidden, checked)
+		}
 	})
 
 	t.Run("asset page", func(t *testing.T) {
