@@ -50,3 +50,47 @@ func FuzzAcceptFindings(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanUpload sends arbitrary bodies to POST /scans: a 200 only for an
+// upload that decodes and validates, whose counts add up; otherwise a JSON
+// 4xx, never a 5xx.
+func FuzzScanUpload(f *testing.F) {
+	e := newEnv(f)
+	tok := e.session(e.analyst)
+	for _, s := range []string{
+		`{"asset":{"name":"git.example/infra"},"kind":"misconfiguration","findings":[{"id":"a","ruleId":"R","severity":"high","title":"t"}]}`,
+		`{"asset":{"name":"x","labels":{"environment":"prod"}},"kind":"secret","findings":[]}`,
+		`{"asset":{"name":"x"},"kind":"secret","findings":[{"id":"a","ruleId":"R","data":{"k":[1,2]}}]}`,
+		`{"asset":{"name":""},"kind":"secret"}`, `{"asset":{"name":"x"},"kind":"vulnerability"}`,
+		`{"asset":{"name":"x"},"kind":"secret","findings":[{"id":"a","ruleId":"R","severity":"CRITICAL"},{"id":"a","ruleId":"S"}]}`,
+		`{"asset":{"name":"x"},"kind":"secret","findings":[{"id":"a","ruleId":"R","data":"not an object"}]}`,
+		`null`, `{}`, `[]`, ``, `{"asset":{"name":"\u0000"}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/api/v1/scans", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		switch {
+		case w.Code == 200:
+			var up scanUpload
+			if err := decodeJSON(strings.NewReader(body), &up); err != nil {
+				t.Fatalf("200 for a body that does not decode: %v", err)
+			}
+			if err := up.validate(); err != nil {
+				t.Fatalf("200 for an invalid upload: %v", err)
+			}
+			var res scanResult
+			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || res.AssetID != RepositoryID(up.Asset.Name) ||
+				res.New+res.Reopened+res.Unchanged > len(up.Findings) {
+				t.Fatalf("response %s for %d findings", w.Body.String(), len(up.Findings))
+			}
+		case w.Code >= 400 && w.Code < 500:
+			errCode(t, w)
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body.String())
+		}
+	})
+}
