@@ -146,11 +146,12 @@ func (s *Service) commit(ctx context.Context, batch []*job) {
 			if j.c.failed.Load() {
 				return errStreamFailed
 			}
+			// Apply may run more than once (the store retries a batch
+			// without a message that failed): it only writes through in and
+			// sets changed[i]. The stream fails after the commit, below;
+			// the store fails the stream's later messages of this batch.
 			var err error
 			changed[i], err = s.apply(ctx, in, j.c.agentID, j.m, j.now)
-			if err != nil {
-				j.c.failed.Store(true)
-			}
 			return err
 		}}
 	}
@@ -167,7 +168,7 @@ func (s *Service) commit(ctx context.Context, batch []*job) {
 		switch {
 		case batchErr != nil:
 			j.c.fail(batchErr)
-		case errors.Is(res[i].Err, errStreamFailed):
+		case errors.Is(res[i].Err, errStreamFailed), errors.Is(res[i].Err, store.ErrEarlierFailed):
 			// The stream already ended with the first failure.
 		case res[i].Err != nil:
 			var bad badMessage

@@ -24,6 +24,15 @@ func batchInsert(ctx context.Context, c conn, head, tail string, ncols, n int, r
 	if n == 0 {
 		return nil
 	}
+	if !c.db.pg() {
+		// INSERT OR FAIL: a multi-row INSERT that may abort on a
+		// constraint makes SQLite keep a statement journal, a copy of every
+		// page the statement touches (a fifth of the ingest time of a
+		// fleet's first inventories). FAIL leaves the rows before a
+		// failing one in place instead of undoing them; every caller rolls
+		// its whole transaction back on the error.
+		head = strings.Replace(head, "INSERT INTO", "INSERT OR FAIL INTO", 1)
+	}
 	per := max(1, min(c.db.batchParams()/ncols, 500))
 	stmt := func(rows int) string {
 		tuple := "(" + marks(ncols) + ")"

@@ -204,7 +204,11 @@ func (in *ingester) ReplacePackages(ctx context.Context, assetID string, pkgs []
 	if err != nil {
 		return fmt.Errorf("store: replace packages of %s: %w", assetID, err)
 	}
+	// Changed packages are deleted and inserted again, so that the insert
+	// needs no upsert clause: an upsert's UPDATE may abort, and that makes
+	// SQLite journal every page the statement touches.
 	changed := pkgs[:0:0]
+	var removed []string
 	for _, p := range pkgs {
 		if old, ok := stored[p.ID]; ok {
 			delete(stored, p.ID)
@@ -212,14 +216,17 @@ func (in *ingester) ReplacePackages(ctx context.Context, assetID string, pkgs []
 				string(old.Data) == string(p.Data) {
 				continue
 			}
+			removed = append(removed, p.ID)
 		}
 		changed = append(changed, p)
 	}
-	removed := make([]string, 0, len(stored))
 	for id := range stored {
 		removed = append(removed, id)
 	}
-	if err := writePackages(ctx, c, assetID, changed, removed); err != nil {
+	if err := batchIn(ctx, c, `DELETE FROM packages WHERE asset_id = ? AND id`, "", []any{assetID}, removed); err != nil {
+		return fmt.Errorf("store: replace packages of %s: %w", assetID, err)
+	}
+	if err := batchInsert(ctx, c, packageInsert, "", 7, len(changed), packageArgs(changed)); err != nil {
 		return fmt.Errorf("store: replace packages of %s: %w", assetID, err)
 	}
 	return nil

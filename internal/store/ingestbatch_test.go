@@ -31,9 +31,10 @@ func TestIngestBatch(t *testing.T) {
 		res, err := db.IngestBatch(ctx, []IngestMessage{
 			event("a1", 1), event("a2", 1), event("a1", 2), event("a1", 2), // a replay inside the batch
 			event("a2", 2), failing, event("nobody", 1), event("a1", 1), // a replay of the batch's own first message
+			event("a2", 4), // after a2's failure: not applied
 		})
 		must(t, err)
-		want := []IngestResult{{}, {}, {}, {Duplicate: true}, {}, {Err: boom}, {Err: ErrNotFound}, {Duplicate: true}}
+		want := []IngestResult{{}, {}, {}, {Duplicate: true}, {}, {Err: boom}, {Err: ErrNotFound}, {Duplicate: true}, {Err: ErrEarlierFailed}}
 		if len(res) != len(want) {
 			t.Fatalf("%d results, want %d", len(res), len(want))
 		}
@@ -68,6 +69,52 @@ func TestIngestBatch(t *testing.T) {
 		if res, err := db.IngestBatch(ctx, nil); err != nil || len(res) != 0 {
 			t.Errorf("empty batch: %v %v", res, err)
 		}
+	})
+}
+
+// TestIngestBatchFailures: more failing messages than the savepoint-free
+// attempts allow still leave every good message committed once, and each
+// failing one reported with nothing of it kept.
+func TestIngestBatchFailures(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		var msgs []IngestMessage
+		applied := map[string]int{}
+		for i := range 6 {
+			id := fmt.Sprintf("f%d", i)
+			newAgent(t, db, id)
+			fail := i%2 == 0
+			msgs = append(msgs, IngestMessage{AgentID: id, Seq: 1, Apply: func(in Ingester) error {
+				applied[id]++
+				if err := in.AddEvents(ctx, []Event{{AgentID: id, Seq: 1, Kind: "k"}}); err != nil {
+					return err
+				}
+				if fail {
+					return errors.New("bad message")
+				}
+				return nil
+			}})
+		}
+		res, err := db.IngestBatch(ctx, msgs)
+		must(t, err)
+		for i, r := range res {
+			if (r.Err != nil) != (i%2 == 0) {
+				t.Errorf("result %d = %+v", i, r)
+			}
+		}
+		ev, err := db.ListEvents(ctx, ListOptions{})
+		must(t, err)
+		if len(ev.Items) != 3 {
+			t.Errorf("%d events, want the 3 good messages' only", len(ev.Items))
+		}
+		for i := range 6 {
+			id := fmt.Sprintf("f%d", i)
+			a, err := db.Agent(ctx, id)
+			must(t, err)
+			if want := uint64(i % 2); a.LastSeq != want {
+				t.Errorf("%s LastSeq %d, want %d", id, a.LastSeq, want)
+			}
+		}
+		t.Logf("Apply calls per agent: %v", applied)
 	})
 }
 
