@@ -278,7 +278,7 @@ func intersect(a, b guard) guard {
 type guardCtx struct {
 	kind    sensor.Kind
 	argVar  string
-	tooDeep int
+	depth   int // nesting, bounded: a deeper expression admits all
 }
 
 // guardOf derives the guard of a boolean expression evaluated on events
@@ -289,7 +289,7 @@ func guardOf(e ast.Expr, k sensor.Kind) guard {
 }
 
 func (g guardCtx) of(e ast.Expr) guard {
-	if g.tooDeep++; g.tooDeep > 64 {
+	if g.depth++; g.depth > 64 {
 		return admitAll
 	}
 	switch e.Kind() {
