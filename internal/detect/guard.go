@@ -276,9 +276,9 @@ func intersect(a, b guard) guard {
 // guardCtx is what guardOf knows about where it is: the event kind and,
 // inside process.args.exists(a, …), the name of the element variable.
 type guardCtx struct {
-	kind    sensor.Kind
-	argVar  string
-	depth   int // nesting, bounded: a deeper expression admits all
+	kind   sensor.Kind
+	argVar string
+	depth  int // nesting, bounded: a deeper expression admits all
 }
 
 // guardOf derives the guard of a boolean expression evaluated on events
