@@ -1,8 +1,9 @@
 // Package sensor sees what happens on a host as it happens: process exec,
 // fork and exit, network connections, file actions on watched paths,
 // privilege changes and kernel-facing calls, from eBPF programs attached
-// to tracepoints (CO-RE against the kernel's BTF; BPF LSM hooks are
-// planned), or from the process connector and /proc when eBPF is
+// to tracepoints (CO-RE against the kernel's BTF; system calls through the
+// raw sys_enter/sys_exit tracepoints and a table of programs by syscall
+// number), or from the process connector and /proc when eBPF is
 // unavailable (degraded mode, reported as such). docs/sensor.md describes the hooks and limits.
 //
 // Its product is the Event (event.go): typed, enriched with the process

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,9 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 	if err := ensureTracefs(); err != nil {
 		return nil, err
 	}
+	if len(syscallNumbers) == 0 {
+		return nil, errors.New("eBPF sensor: system call programs are written for x86-64 registers only")
+	}
 	spec, err := bpf.LoadSensor()
 	if err != nil {
 		return nil, fmt.Errorf("load sensor spec: %w", err)
@@ -98,36 +102,71 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 	if err := fillWatched(coll.Maps["watched"], o.WatchedPaths, o.ReadPaths); err != nil {
 		return nil, err
 	}
-	for name, p := range coll.Programs {
-		sec := spec.Programs[name].SectionName
-		var l link.Link
-		switch {
-		case strings.HasPrefix(sec, "tracepoint/"):
-			parts := strings.Split(sec, "/")
-			if len(parts) != 3 {
-				return nil, fmt.Errorf("program %s: bad section %q", name, sec)
-			}
-			l, err = link.Tracepoint(parts[1], parts[2], p, nil)
-		case strings.HasPrefix(sec, "raw_tracepoint/"):
-			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: hookName(sec), Program: p})
-		default:
-			return nil, fmt.Errorf("program %s: unknown section %q", name, sec)
-		}
-		if errors.Is(err, os.ErrNotExist) {
-			// A syscall this kernel or architecture lacks (open, creat and
-			// rename on arm64, fchmodat2 before 6.6).
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("attach %s: %w", sec, err)
-		}
-		b.links = append(b.links, l)
+	if err := b.attach(spec, coll); err != nil {
+		return nil, err
 	}
 	b.rd, err = ringbuf.NewReader(coll.Maps["events"])
 	if err != nil {
 		return nil, fmt.Errorf("open ring buffer: %w", err)
 	}
 	return b, nil
+}
+
+// attach fills the system call tables with the SYS_ENTER/SYS_EXIT
+// programs, then attaches the tracepoints: the sys_exit dispatcher before
+// sys_enter, so that every stash made at an entry has its exit seen.
+func (b *ebpfBackend) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) error {
+	var tracepoints, dispatchers []string
+	for name := range coll.Programs {
+		sec := spec.Programs[name].SectionName
+		hook, isTP := strings.CutPrefix(sec, "raw_tracepoint/")
+		var table string
+		switch {
+		case isTP && strings.HasPrefix(hook, "sys_enter_"):
+			table = "enter_calls"
+		case isTP && strings.HasPrefix(hook, "sys_exit_"):
+			table = "exit_calls"
+		case isTP && (hook == "sys_enter" || hook == "sys_exit"):
+			dispatchers = append(dispatchers, name)
+			continue
+		default:
+			tracepoints = append(tracepoints, name)
+			continue
+		}
+		nr, ok := syscallNumbers[hookName(sec)]
+		if !ok {
+			return fmt.Errorf("program %s: no system call number for %q", name, hookName(sec))
+		}
+		if err := coll.Maps[table].Put(nr, coll.Programs[name]); err != nil {
+			return fmt.Errorf("program %s: into %s[%d]: %w", name, table, nr, err)
+		}
+	}
+	// sys_exit sorts after sys_enter: attach in reverse.
+	slices.Sort(dispatchers)
+	slices.Reverse(dispatchers)
+	for _, name := range append(tracepoints, dispatchers...) {
+		sec := spec.Programs[name].SectionName
+		p := coll.Programs[name]
+		var l link.Link
+		var err error
+		switch {
+		case strings.HasPrefix(sec, "tracepoint/"):
+			parts := strings.Split(sec, "/")
+			if len(parts) != 3 {
+				return fmt.Errorf("program %s: bad section %q", name, sec)
+			}
+			l, err = link.Tracepoint(parts[1], parts[2], p, nil)
+		case strings.HasPrefix(sec, "raw_tracepoint/"):
+			l, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: hookName(sec), Program: p})
+		default:
+			return fmt.Errorf("program %s: unknown section %q", name, sec)
+		}
+		if err != nil {
+			return fmt.Errorf("attach %s: %w", sec, err)
+		}
+		b.links = append(b.links, l)
+	}
+	return nil
 }
 
 // ensureTracefs mounts tracefs if it is not mounted: tracepoints are

@@ -467,9 +467,9 @@ func TestKernelCalls(t *testing.T) {
 
 func TestModuleLoad(t *testing.T) {
 	// finit_module of a file that is no module: refused, but reported.
-	if _, err := os.Stat("/sys/kernel/tracing/events/syscalls/sys_enter_finit_module"); err != nil {
-		t.Skipf("no finit_module tracepoint (kernel without module support): %v", err)
-	}
+	// The attempt is seen even on a kernel without module support (which
+	// has no finit_module tracepoint and answers ENOSYS): the sensor hooks
+	// every system call's entry and exit, not per-syscall tracepoints.
 	c := startSensor(t, Options{Kinds: []Kind{KindModuleLoad}}, true)
 	f, err := os.CreateTemp(t.TempDir(), "vigil-mod-*.ko")
 	if err != nil {

@@ -257,9 +257,12 @@ struct {
 
 // Stashes per record kind not yet reported (unstash): a count that an
 // overwritten or abandoned stash leaves too high only costs lookups.
+// Slot STASHED_ALL counts them all: while it is zero, syscall exits
+// return at once (sys_exit).
+#define STASHED_ALL RK_MAX
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RK_MAX);
+	__uint(max_entries, RK_MAX + 1);
 	__type(key, u32);
 	__type(value, s64);
 } stashed SEC(".maps");
@@ -558,6 +561,122 @@ int tp_exit(void *ctx)
 
 // ---- syscalls: entry stash, exit report ----
 
+// ---- system calls ----
+//
+// Two raw tracepoints, sys_enter and sys_exit, see every system call and
+// tail-call the program for its number (enter_calls, exit_calls: filled by
+// load.go from SYS_ENTER/SYS_EXIT sections). One per-syscall tracepoint
+// (syscalls/sys_enter_openat) costs more than both together: the perf
+// path behind it builds a trace record for every call before the program
+// runs, which on an open+close loop added ~25 % against ~8 % here.
+// Arguments come from the task's saved registers (x86-64 layout).
+// 32-bit (compat) system calls use other numbers and are not judged;
+// per-syscall tracepoints never reported them either.
+
+struct sysenter {
+	u64 args[6];
+};
+
+struct sysexit {
+	long ret;
+};
+
+#define MAX_SYSCALLS 512
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, u32);
+	__type(value, u32);
+} enter_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, MAX_SYSCALLS);
+	__type(key, u32);
+	__type(value, u32);
+} exit_calls SEC(".maps");
+
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	bpf_tail_call(ctx, &enter_calls, (u32)ctx->args[1]);
+	return 0;
+}
+
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	u32 all = STASHED_ALL;
+	s64 *n = bpf_map_lookup_elem(&stashed, &all);
+	if (n && *n <= 0)
+		return 0; // nothing stashed: no exit to report
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	bpf_tail_call(ctx, &exit_calls, (u32)regs->orig_ax);
+	return 0;
+}
+
+#define TS_COMPAT 0x0002
+
+// The task and its saved registers are read through BTF pointers
+// (bpf_get_current_task_btf, bpf_task_pt_regs): plain loads, where
+// bpf_probe_read_kernel is a helper call each.
+static __always_inline bool native_syscall(struct task_struct *t)
+{
+	return !(t->thread_info.status & TS_COMPAT);
+}
+
+// load_enter reads the six argument registers: di, si, dx, r10, r8, r9.
+static __always_inline bool load_enter(struct bpf_raw_tracepoint_args *raw, struct sysenter *c)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	if (!native_syscall(t))
+		return false;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	c->args[0] = regs->di;
+	c->args[1] = regs->si;
+	c->args[2] = regs->dx;
+	c->args[3] = regs->r10;
+	c->args[4] = regs->r8;
+	c->args[5] = regs->r9;
+	return true;
+}
+
+static __always_inline bool load_exit(struct bpf_raw_tracepoint_args *raw, struct sysexit *c)
+{
+	if (!native_syscall(bpf_get_current_task_btf()))
+		return false;
+	c->ret = (long)raw->args[1];
+	return true;
+}
+
+// SYS_ENTER(name, fn) { body } defines program fn, run at the entry of
+// system call name with ctx (struct sysenter *) holding its arguments;
+// SYS_EXIT likewise at its exit with ctx->ret.
+#define SYS_ENTER(name, fn)                                                     \
+	static __always_inline int fn##_on(struct sysenter *ctx);              \
+	SEC("raw_tracepoint/sys_enter_" #name)                                 \
+	int fn(struct bpf_raw_tracepoint_args *raw)                            \
+	{                                                                       \
+		struct sysenter c;                                              \
+		if (!load_enter(raw, &c))                                       \
+			return 0;                                               \
+		return fn##_on(&c);                                             \
+	}                                                                       \
+	static __always_inline int fn##_on(struct sysenter *ctx)
+
+#define SYS_EXIT(name, fn)                                                      \
+	static __always_inline int fn##_on(struct sysexit *ctx);               \
+	SEC("raw_tracepoint/sys_exit_" #name)                                  \
+	int fn(struct bpf_raw_tracepoint_args *raw)                            \
+	{                                                                       \
+		struct sysexit c;                                               \
+		if (!load_exit(raw, &c))                                        \
+			return 0;                                               \
+		return fn##_on(&c);                                             \
+	}                                                                       \
+	static __always_inline int fn##_on(struct sysexit *ctx)
+
 // Record kinds user space does not want (bit 1 << RK_*; Sensor.Deliver):
 // their syscalls are neither stashed nor reported. Exec, fork and exit
 // are always reported: the process cache needs them.
@@ -581,12 +700,14 @@ static __always_inline void stashed_add(u32 kind, s64 d)
 	s64 *n = bpf_map_lookup_elem(&stashed, &kind);
 	if (n)
 		__sync_fetch_and_add(n, d);
+	u32 all = STASHED_ALL;
+	n = bpf_map_lookup_elem(&stashed, &all);
+	if (n)
+		__sync_fetch_and_add(n, d);
 }
 
-// stash remembers a syscall's first nargs arguments until its exit. Only
-// the syscall's own arguments may be read: a program that reads past the
-// tracepoint's record is refused at attach time.
-static __always_inline void stash(struct trace_event_raw_sys_enter *ctx, u32 kind, int nargs)
+// stash remembers a syscall's first nargs arguments until its exit.
+static __always_inline void stash(struct sysenter *ctx, u32 kind, int nargs)
 {
 	if (!wanted(kind))
 		return;
@@ -736,7 +857,7 @@ static __always_inline void fill_sock(struct net_body *b, struct sock *sk)
 	}
 }
 
-static __always_inline void net_exit(struct trace_event_raw_sys_exit *ctx, u32 kind, int with_uaddr)
+static __always_inline void net_exit(struct sysexit *ctx, u32 kind, int with_uaddr)
 {
 	struct inflight *in = unstash(kind);
 	if (!in)
@@ -766,30 +887,20 @@ static __always_inline void net_exit(struct trace_event_raw_sys_exit *ctx, u32 k
 	submit(r, sizeof(struct hdr) + sizeof(struct net_body));
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_CONNECT, 3); return 0; }
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_CONNECT, 1); return 0; }
+SYS_ENTER(connect, enter_connect) { stash(ctx, RK_CONNECT, 3); return 0; }
+SYS_EXIT(connect, exit_connect) { net_exit(ctx, RK_CONNECT, 1); return 0; }
 
-SEC("tracepoint/syscalls/sys_enter_bind")
-int enter_bind(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_BIND, 3); return 0; }
-SEC("tracepoint/syscalls/sys_exit_bind")
-int exit_bind(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_BIND, 1); return 0; }
+SYS_ENTER(bind, enter_bind) { stash(ctx, RK_BIND, 3); return 0; }
+SYS_EXIT(bind, exit_bind) { net_exit(ctx, RK_BIND, 1); return 0; }
 
-SEC("tracepoint/syscalls/sys_enter_listen")
-int enter_listen(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_LISTEN, 2); return 0; }
-SEC("tracepoint/syscalls/sys_exit_listen")
-int exit_listen(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_LISTEN, 0); return 0; }
+SYS_ENTER(listen, enter_listen) { stash(ctx, RK_LISTEN, 2); return 0; }
+SYS_EXIT(listen, exit_listen) { net_exit(ctx, RK_LISTEN, 0); return 0; }
 
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int enter_accept4(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_ACCEPT, 4); return 0; }
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
+SYS_ENTER(accept4, enter_accept4) { stash(ctx, RK_ACCEPT, 4); return 0; }
+SYS_EXIT(accept4, exit_accept4) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
 
-SEC("tracepoint/syscalls/sys_enter_accept")
-int enter_accept(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_ACCEPT, 3); return 0; }
-SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept(struct trace_event_raw_sys_exit *ctx) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
+SYS_ENTER(accept, enter_accept) { stash(ctx, RK_ACCEPT, 3); return 0; }
+SYS_EXIT(accept, exit_accept) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
@@ -860,29 +971,25 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 		stashed_add(RK_OPEN, 1);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int enter_openat(struct trace_event_raw_sys_enter *ctx)
+SYS_ENTER(openat, enter_openat)
 {
 	open_enter((const char *)ctx->args[1], ctx->args[2], ctx->args[3]);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct trace_event_raw_sys_enter *ctx)
+SYS_ENTER(open, enter_open)
 {
 	open_enter((const char *)ctx->args[0], ctx->args[1], ctx->args[2]);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_creat")
-int enter_creat(struct trace_event_raw_sys_enter *ctx)
+SYS_ENTER(creat, enter_creat)
 {
 	open_enter((const char *)ctx->args[0], O_CREAT | O_WRONLY | O_TRUNC, ctx->args[1]);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int enter_openat2(struct trace_event_raw_sys_enter *ctx)
+SYS_ENTER(openat2, enter_openat2)
 {
 	u64 how[2] = {}; // struct open_how: flags, mode
 	bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
@@ -890,7 +997,7 @@ int enter_openat2(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void open_exit(struct sysexit *ctx)
 {
 	struct inflight *in = unstash(RK_OPEN);
 	if (!in)
@@ -930,19 +1037,15 @@ static __always_inline void open_exit(struct trace_event_raw_sys_exit *ctx)
 	submit(r, sizeof(struct hdr) + offsetof(struct file_body, path2));
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
-SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx) { open_exit(ctx); return 0; }
+SYS_EXIT(openat, exit_openat) { open_exit(ctx); return 0; }
+SYS_EXIT(open, exit_open) { open_exit(ctx); return 0; }
+SYS_EXIT(creat, exit_creat) { open_exit(ctx); return 0; }
+SYS_EXIT(openat2, exit_openat2) { open_exit(ctx); return 0; }
 
 // path_enter stashes a path syscall when p1 (or, for renames, p2) is
 // watched. The paths are passed as pointers: the verifier refuses a
 // variable index into the context.
-static __always_inline void path_enter(struct trace_event_raw_sys_enter *ctx, u32 kind, int nargs, const char *p1, const char *p2)
+static __always_inline void path_enter(struct sysenter *ctx, u32 kind, int nargs, const char *p1, const char *p2)
 {
 	if (!wanted(kind))
 		return;
@@ -955,7 +1058,7 @@ static __always_inline void path_enter(struct trace_event_raw_sys_enter *ctx, u3
 
 // path_exit reports a stashed path syscall; the strings are read again at
 // exit (pi, pi2 as for path_enter), flags and mode from args[fi], args[mi].
-static __always_inline void path_exit(struct trace_event_raw_sys_exit *ctx, u32 kind, int pi, int pi2, int fi, int mi)
+static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int pi2, int fi, int mi)
 {
 	struct inflight *in = unstash(kind);
 	if (!in)
@@ -980,48 +1083,30 @@ static __always_inline void path_exit(struct trace_event_raw_sys_exit *ctx, u32 
 	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
-SEC("tracepoint/syscalls/sys_enter_unlinkat")
-int enter_unlinkat(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_UNLINK, 3, (const char *)ctx->args[1], 0); return 0; }
-SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int exit_unlinkat(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_UNLINK, 1, -1, 2, -1); return 0; }
-SEC("tracepoint/syscalls/sys_enter_unlink")
-int enter_unlink(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
-SEC("tracepoint/syscalls/sys_exit_unlink")
-int exit_unlink(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
-SEC("tracepoint/syscalls/sys_enter_rmdir")
-int enter_rmdir(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
-SEC("tracepoint/syscalls/sys_exit_rmdir")
-int exit_rmdir(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
+SYS_ENTER(unlinkat, enter_unlinkat) { path_enter(ctx, RK_UNLINK, 3, (const char *)ctx->args[1], 0); return 0; }
+SYS_EXIT(unlinkat, exit_unlinkat) { path_exit(ctx, RK_UNLINK, 1, -1, 2, -1); return 0; }
+SYS_ENTER(unlink, enter_unlink) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
+SYS_EXIT(unlink, exit_unlink) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
+SYS_ENTER(rmdir, enter_rmdir) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
+SYS_EXIT(rmdir, exit_rmdir) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
 
-SEC("tracepoint/syscalls/sys_enter_renameat2")
-int enter_renameat2(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_RENAME, 5, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int exit_renameat2(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_RENAME, 1, 3, 4, -1); return 0; }
-SEC("tracepoint/syscalls/sys_enter_renameat")
-int enter_renameat(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_RENAME, 4, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int exit_renameat(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_RENAME, 1, 3, -1, -1); return 0; }
-SEC("tracepoint/syscalls/sys_enter_rename")
-int enter_rename(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_RENAME, 2, (const char *)ctx->args[0], (const char *)ctx->args[1]); return 0; }
-SEC("tracepoint/syscalls/sys_exit_rename")
-int exit_rename(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_RENAME, 0, 1, -1, -1); return 0; }
+SYS_ENTER(renameat2, enter_renameat2) { path_enter(ctx, RK_RENAME, 5, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
+SYS_EXIT(renameat2, exit_renameat2) { path_exit(ctx, RK_RENAME, 1, 3, 4, -1); return 0; }
+SYS_ENTER(renameat, enter_renameat) { path_enter(ctx, RK_RENAME, 4, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
+SYS_EXIT(renameat, exit_renameat) { path_exit(ctx, RK_RENAME, 1, 3, -1, -1); return 0; }
+SYS_ENTER(rename, enter_rename) { path_enter(ctx, RK_RENAME, 2, (const char *)ctx->args[0], (const char *)ctx->args[1]); return 0; }
+SYS_EXIT(rename, exit_rename) { path_exit(ctx, RK_RENAME, 0, 1, -1, -1); return 0; }
 
-SEC("tracepoint/syscalls/sys_enter_fchmodat")
-int enter_fchmodat(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_CHMOD, 3, (const char *)ctx->args[1], 0); return 0; }
-SEC("tracepoint/syscalls/sys_exit_fchmodat")
-int exit_fchmodat(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_CHMOD, 1, -1, -1, 2); return 0; }
-SEC("tracepoint/syscalls/sys_enter_fchmodat2")
-int enter_fchmodat2(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_CHMOD, 4, (const char *)ctx->args[1], 0); return 0; }
-SEC("tracepoint/syscalls/sys_exit_fchmodat2")
-int exit_fchmodat2(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_CHMOD, 1, -1, 3, 2); return 0; }
-SEC("tracepoint/syscalls/sys_enter_chmod")
-int enter_chmod(struct trace_event_raw_sys_enter *ctx) { path_enter(ctx, RK_CHMOD, 2, (const char *)ctx->args[0], 0); return 0; }
-SEC("tracepoint/syscalls/sys_exit_chmod")
-int exit_chmod(struct trace_event_raw_sys_exit *ctx) { path_exit(ctx, RK_CHMOD, 0, -1, -1, 1); return 0; }
+SYS_ENTER(fchmodat, enter_fchmodat) { path_enter(ctx, RK_CHMOD, 3, (const char *)ctx->args[1], 0); return 0; }
+SYS_EXIT(fchmodat, exit_fchmodat) { path_exit(ctx, RK_CHMOD, 1, -1, -1, 2); return 0; }
+SYS_ENTER(fchmodat2, enter_fchmodat2) { path_enter(ctx, RK_CHMOD, 4, (const char *)ctx->args[1], 0); return 0; }
+SYS_EXIT(fchmodat2, exit_fchmodat2) { path_exit(ctx, RK_CHMOD, 1, -1, 3, 2); return 0; }
+SYS_ENTER(chmod, enter_chmod) { path_enter(ctx, RK_CHMOD, 2, (const char *)ctx->args[0], 0); return 0; }
+SYS_EXIT(chmod, exit_chmod) { path_exit(ctx, RK_CHMOD, 0, -1, -1, 1); return 0; }
 
 // ---- credentials: the new values are read at exit ----
 
-static __always_inline void cred_exit(struct trace_event_raw_sys_exit *ctx, u32 kind)
+static __always_inline void cred_exit(struct sysexit *ctx, u32 kind)
 {
 	struct inflight *in = unstash(kind);
 	if (!in)
@@ -1041,10 +1126,8 @@ static __always_inline void cred_exit(struct trace_event_raw_sys_exit *ctx, u32 
 }
 
 #define CRED_PAIR(name, kind, nargs)                                                          \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                     \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx) { stash(ctx, kind, nargs); return 0; } \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                      \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx) { cred_exit(ctx, kind); return 0; }
+	SYS_ENTER(name, enter_##name) { stash(ctx, kind, nargs); return 0; }            \
+	SYS_EXIT(name, exit_##name) { cred_exit(ctx, kind); return 0; }
 
 CRED_PAIR(setuid, RK_SETUID, 1)
 CRED_PAIR(setreuid, RK_SETUID, 2)
@@ -1058,8 +1141,7 @@ CRED_PAIR(capset, RK_CAPSET, 2)
 
 // ---- kernel-facing calls ----
 
-SEC("tracepoint/syscalls/sys_enter_ptrace")
-int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
+SYS_ENTER(ptrace, enter_ptrace)
 {
 	long req = ctx->args[0];
 	// PTRACE_POKETEXT/POKEDATA/POKEUSER, SETREGS, ATTACH, SEIZE: the
@@ -1069,8 +1151,7 @@ int enter_ptrace(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_ptrace")
-int exit_ptrace(struct trace_event_raw_sys_exit *ctx)
+SYS_EXIT(ptrace, exit_ptrace)
 {
 	struct inflight *in = unstash(RK_PTRACE);
 	if (!in)
@@ -1090,11 +1171,9 @@ int exit_ptrace(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_memfd_create")
-int enter_memfd(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MEMFD, 2); return 0; }
+SYS_ENTER(memfd_create, enter_memfd) { stash(ctx, RK_MEMFD, 2); return 0; }
 
-SEC("tracepoint/syscalls/sys_exit_memfd_create")
-int exit_memfd(struct trace_event_raw_sys_exit *ctx)
+SYS_EXIT(memfd_create, exit_memfd)
 {
 	struct inflight *in = unstash(RK_MEMFD);
 	if (!in)
@@ -1115,11 +1194,9 @@ int exit_memfd(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mount")
-int enter_mount(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MOUNT, 5); return 0; }
+SYS_ENTER(mount, enter_mount) { stash(ctx, RK_MOUNT, 5); return 0; }
 
-SEC("tracepoint/syscalls/sys_exit_mount")
-int exit_mount(struct trace_event_raw_sys_exit *ctx)
+SYS_EXIT(mount, exit_mount)
 {
 	struct inflight *in = unstash(RK_MOUNT);
 	if (!in)
@@ -1144,8 +1221,7 @@ int exit_mount(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_bpf")
-int enter_bpf(struct trace_event_raw_sys_enter *ctx)
+SYS_ENTER(bpf, enter_bpf)
 {
 	long cmd = ctx->args[0];
 	// BPF_MAP_CREATE, BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN, BPF_LINK_CREATE
@@ -1154,8 +1230,7 @@ int enter_bpf(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_bpf")
-int exit_bpf(struct trace_event_raw_sys_exit *ctx)
+SYS_EXIT(bpf, exit_bpf)
 {
 	struct inflight *in = unstash(RK_BPF);
 	if (!in)
@@ -1180,7 +1255,7 @@ int exit_bpf(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-static __always_inline void module_exit(struct trace_event_raw_sys_exit *ctx, int finit)
+static __always_inline void module_exit(struct sysexit *ctx, int finit)
 {
 	struct inflight *in = unstash(RK_MODULE);
 	if (!in)
@@ -1210,11 +1285,7 @@ static __always_inline void module_exit(struct trace_event_raw_sys_exit *ctx, in
 	submit(r, sizeof(struct hdr) + sizeof(struct module_body));
 }
 
-SEC("tracepoint/syscalls/sys_enter_init_module")
-int enter_init_module(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MODULE, 3); return 0; }
-SEC("tracepoint/syscalls/sys_exit_init_module")
-int exit_init_module(struct trace_event_raw_sys_exit *ctx) { module_exit(ctx, 0); return 0; }
-SEC("tracepoint/syscalls/sys_enter_finit_module")
-int enter_finit_module(struct trace_event_raw_sys_enter *ctx) { stash(ctx, RK_MODULE, 3); return 0; }
-SEC("tracepoint/syscalls/sys_exit_finit_module")
-int exit_finit_module(struct trace_event_raw_sys_exit *ctx) { module_exit(ctx, 1); return 0; }
+SYS_ENTER(init_module, enter_init_module) { stash(ctx, RK_MODULE, 3); return 0; }
+SYS_EXIT(init_module, exit_init_module) { module_exit(ctx, 0); return 0; }
+SYS_ENTER(finit_module, enter_finit_module) { stash(ctx, RK_MODULE, 3); return 0; }
+SYS_EXIT(finit_module, exit_finit_module) { module_exit(ctx, 1); return 0; }

@@ -17,7 +17,9 @@ import (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SensorMapDrops             = "drops"
+	SensorMapEnterCalls        = "enter_calls"
 	SensorMapEvents            = "events"
+	SensorMapExitCalls         = "exit_calls"
 	SensorMapInflights         = "inflights"
 	SensorMapKeybuf            = "keybuf"
 	SensorMapKnownCgroups      = "known_cgroups"
@@ -93,6 +95,8 @@ const (
 	SensorProgExitUnlink       = "exit_unlink"
 	SensorProgExitUnlinkat     = "exit_unlinkat"
 	SensorProgRtpFork          = "rtp_fork"
+	SensorProgSysEnter         = "sys_enter"
+	SensorProgSysExit          = "sys_exit"
 	SensorProgTpExec           = "tp_exec"
 	SensorProgTpExit           = "tp_exit"
 	SensorProgTpTcpState       = "tp_tcp_state"
@@ -207,6 +211,8 @@ type SensorProgramSpecs struct {
 	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.ProgramSpec `ebpf:"rtp_fork"`
+	SysEnter         *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
 	TpExec           *ebpf.ProgramSpec `ebpf:"tp_exec"`
 	TpExit           *ebpf.ProgramSpec `ebpf:"tp_exit"`
 	TpTcpState       *ebpf.ProgramSpec `ebpf:"tp_tcp_state"`
@@ -217,7 +223,9 @@ type SensorProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SensorMapSpecs struct {
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
+	EnterCalls   *ebpf.MapSpec `ebpf:"enter_calls"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	ExitCalls    *ebpf.MapSpec `ebpf:"exit_calls"`
 	Inflights    *ebpf.MapSpec `ebpf:"inflights"`
 	Keybuf       *ebpf.MapSpec `ebpf:"keybuf"`
 	KnownCgroups *ebpf.MapSpec `ebpf:"known_cgroups"`
@@ -255,7 +263,9 @@ func (o *SensorObjects) Close() error {
 // It can be passed to LoadSensorObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SensorMaps struct {
 	Drops        *ebpf.Map `ebpf:"drops"`
+	EnterCalls   *ebpf.Map `ebpf:"enter_calls"`
 	Events       *ebpf.Map `ebpf:"events"`
+	ExitCalls    *ebpf.Map `ebpf:"exit_calls"`
 	Inflights    *ebpf.Map `ebpf:"inflights"`
 	Keybuf       *ebpf.Map `ebpf:"keybuf"`
 	KnownCgroups *ebpf.Map `ebpf:"known_cgroups"`
@@ -269,7 +279,9 @@ type SensorMaps struct {
 func (m *SensorMaps) Close() error {
 	return _SensorClose(
 		m.Drops,
+		m.EnterCalls,
 		m.Events,
+		m.ExitCalls,
 		m.Inflights,
 		m.Keybuf,
 		m.KnownCgroups,
@@ -358,6 +370,8 @@ type SensorPrograms struct {
 	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.Program `ebpf:"rtp_fork"`
+	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
+	SysExit          *ebpf.Program `ebpf:"sys_exit"`
 	TpExec           *ebpf.Program `ebpf:"tp_exec"`
 	TpExit           *ebpf.Program `ebpf:"tp_exit"`
 	TpTcpState       *ebpf.Program `ebpf:"tp_tcp_state"`
@@ -432,6 +446,8 @@ func (p *SensorPrograms) Close() error {
 		p.ExitUnlink,
 		p.ExitUnlinkat,
 		p.RtpFork,
+		p.SysEnter,
+		p.SysExit,
 		p.TpExec,
 		p.TpExit,
 		p.TpTcpState,

@@ -1,0 +1,8 @@
+//go:build !amd64
+
+package sensor
+
+// syscallNumbers is empty off x86-64: the programs read system call
+// arguments from x86-64 registers, so loadEBPF refuses to load them and
+// the sensor runs degraded (proc connector and /proc).
+var syscallNumbers = map[string]uint32{}
