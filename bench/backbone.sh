@@ -30,6 +30,9 @@
 #   --merge DIR         also report the results of an earlier run's directory
 #                       (e.g. --agents 0 --idle 0 --merge DIR re-runs only the
 #                       API check and reports it with DIR's scale runs)
+#   --agent-flags "F"   extra flags for the measured vigil-agent processes
+#                       (e.g. "--runtime=false": the inventory agent without
+#                       its runtime sensor); named in the lightness labels
 #   --out FILE          the report (default bench/BACKBONE.md)
 #   -- ARGS             passed to agentsim run as they are
 # A quick run: bash bench/backbone.sh --agents 500 --duration 30s --warmup 10s --idle 1m
@@ -55,6 +58,7 @@ stores="sqlite postgres"
 idle=5m
 apicheck=2000
 merge=""
+agentflags=""
 out=$repo/bench/BACKBONE.md
 extra=()
 while [ $# -gt 0 ]; do
@@ -69,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--idle) idle=$2; shift 2 ;;
 	--api-check) apicheck=$2; shift 2 ;;
 	--merge) merge=$2; shift 2 ;;
+	--agent-flags) agentflags=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
 	*) echo "backbone.sh: unknown flag $1 (see the header of this script)" >&2; exit 2 ;;
@@ -239,10 +244,10 @@ if [ "$idle" != "0" ]; then
 		-d '{"name":"lightness","maxUses":2,"ttl":"1h"}' | jsonfield token)
 	[ -n "$enroll" ] || die "could not create an enrollment token"
 	mport=$(freeport)
-	"$work/agentlight" -label vigil-agent -version "$rev" -idle "$idle" -settle 30s \
+	"$work/agentlight" -label "vigil-agent${agentflags:+ $agentflags}" -version "$rev" -idle "$idle" -settle 30s \
 		-metrics "http://127.0.0.1:$mport/metrics" -log "$work/agent.log" -out "$work/light-agent.json" -- \
 		"$work/vigil-agent" --server "$agent_addr" --token "$enroll" --ca-sha256 "${ca_pin#sha256:}" \
-		--state "$work/agent-state" --max-cpu 0 --metrics-addr "127.0.0.1:$mport" &
+		--state "$work/agent-state" --max-cpu 0 --metrics-addr "127.0.0.1:$mport" $agentflags &
 	light_pid=$!
 	pids+=("$light_pid")
 
@@ -261,11 +266,11 @@ if [ "$idle" != "0" ]; then
 			tar -xzf "$layer" -C "$work/debian-root" 2>/dev/null || true
 		done
 		rport=$(freeport)
-		"$work/agentlight" -label "vigil-agent, Debian minbase root" -version "$rev" -idle "$idle" -settle 30s \
+		"$work/agentlight" -label "vigil-agent${agentflags:+ $agentflags}, Debian minbase root" -version "$rev" -idle "$idle" -settle 30s \
 			-note "--host-root on debootstrap --variant=minbase bullseye" \
 			-metrics "http://127.0.0.1:$rport/metrics" -log "$work/agent-root.log" -out "$work/light-agent-root.json" -- \
 			"$work/vigil-agent" --server "$agent_addr" --token "$enroll" --ca-sha256 "${ca_pin#sha256:}" \
-			--state "$work/agent-root-state" --host-root "$work/debian-root" --max-cpu 0 --metrics-addr "127.0.0.1:$rport" &
+			--state "$work/agent-root-state" --host-root "$work/debian-root" --max-cpu 0 --metrics-addr "127.0.0.1:$rport" $agentflags &
 		root_pid=$!
 		pids+=("$root_pid")
 		root_json=$work/light-agent-root.json
