@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,16 +90,11 @@ func configUploads(fs []policy.Finding) []uploadFinding {
 		if f.Suppressed != "" {
 			continue
 		}
-		data, _ := json.Marshal(f)
-		if len(data) > 60<<10 {
-			data = nil // the server's bound; the rest of the finding says enough
-		}
 		title := f.Title
 		if f.Address != "" {
 			title += ": " + f.Address
 		}
-		title = truncateUTF8(title, 1024)
-		out = append(out, uploadFinding{ID: f.Fingerprint, RuleID: f.RuleID, Severity: f.Severity.String(), Title: title, Data: data})
+		out = append(out, newUploadFinding(f.Fingerprint, f.RuleID, f.Severity.String(), title, f))
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -230,7 +229,6 @@ func secretUploads(fs []secret.Finding) []uploadFinding {
 		if f.Suppressed != "" {
 			continue
 		}
-		data, _ := json.Marshal(f)
 		where := f.Path
 		if f.Commit != "" {
 			where += "@" + f.Commit
@@ -238,8 +236,8 @@ func secretUploads(fs []secret.Finding) []uploadFinding {
 			where += "@" + f.Layer
 		}
 		sum := sha256.Sum256([]byte(where))
-		out = append(out, uploadFinding{ID: f.Fingerprint + ":" + hex.EncodeToString(sum[:8]), RuleID: f.RuleID, Severity: f.Severity.String(),
-			Title: truncateUTF8(f.Description+": "+f.Path, 1024), Data: data})
+		out = append(out, newUploadFinding(f.Fingerprint+":"+hex.EncodeToString(sum[:8]), f.RuleID, f.Severity.String(),
+			f.Description+": "+f.Path, f))
 	}
 	return out
 }

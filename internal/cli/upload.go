@@ -37,6 +37,17 @@ type uploadFinding struct {
 	Data     json.RawMessage `json:"data,omitempty"`
 }
 
+// newUploadFinding builds one uploaded finding: the title cut to the
+// server's 1 KiB bound, the finding itself as data unless it is over the
+// server's 64 KiB bound (the rest of the finding says enough then).
+func newUploadFinding(id, ruleID, severity, title string, finding any) uploadFinding {
+	data, _ := json.Marshal(finding)
+	if len(data) > 60<<10 {
+		data = nil
+	}
+	return uploadFinding{ID: id, RuleID: ruleID, Severity: severity, Title: truncateUTF8(title, 1024), Data: data}
+}
+
 // uploadResult is the server's answer.
 type uploadResult struct {
 	AssetID   string `json:"assetId"`

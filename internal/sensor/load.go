@@ -141,9 +141,9 @@ func (b *ebpfBackend) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) e
 			return fmt.Errorf("program %s: into %s[%d]: %w", name, table, nr, err)
 		}
 	}
-	// sys_exit sorts after sys_enter: attach in reverse.
-	slices.Sort(dispatchers)
-	slices.Reverse(dispatchers)
+	slices.SortFunc(dispatchers, func(a, b string) int { // sys_exit first
+		return strings.Compare(spec.Programs[b].SectionName, spec.Programs[a].SectionName)
+	})
 	for _, name := range append(tracepoints, dispatchers...) {
 		sec := spec.Programs[name].SectionName
 		p := coll.Programs[name]

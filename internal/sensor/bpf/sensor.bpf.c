@@ -654,29 +654,20 @@ static __always_inline bool load_exit(struct bpf_raw_tracepoint_args *raw, struc
 // SYS_ENTER(name, fn) { body } defines program fn, run at the entry of
 // system call name with ctx (struct sysenter *) holding its arguments;
 // SYS_EXIT likewise at its exit with ctx->ret.
-#define SYS_ENTER(name, fn)                                                     \
-	static __always_inline int fn##_on(struct sysenter *ctx);              \
-	SEC("raw_tracepoint/sys_enter_" #name)                                 \
+#define SYS_PROG(dir, name, fn)                                                 \
+	static __always_inline int fn##_on(struct sys##dir *ctx);              \
+	SEC("raw_tracepoint/sys_" #dir "_" #name)                              \
 	int fn(struct bpf_raw_tracepoint_args *raw)                            \
 	{                                                                       \
-		struct sysenter c;                                              \
-		if (!load_enter(raw, &c))                                       \
+		struct sys##dir c;                                              \
+		if (!load_##dir(raw, &c))                                       \
 			return 0;                                               \
 		return fn##_on(&c);                                             \
 	}                                                                       \
-	static __always_inline int fn##_on(struct sysenter *ctx)
+	static __always_inline int fn##_on(struct sys##dir *ctx)
 
-#define SYS_EXIT(name, fn)                                                      \
-	static __always_inline int fn##_on(struct sysexit *ctx);               \
-	SEC("raw_tracepoint/sys_exit_" #name)                                  \
-	int fn(struct bpf_raw_tracepoint_args *raw)                            \
-	{                                                                       \
-		struct sysexit c;                                               \
-		if (!load_exit(raw, &c))                                        \
-			return 0;                                               \
-		return fn##_on(&c);                                             \
-	}                                                                       \
-	static __always_inline int fn##_on(struct sysexit *ctx)
+#define SYS_ENTER(name, fn) SYS_PROG(enter, name, fn)
+#define SYS_EXIT(name, fn) SYS_PROG(exit, name, fn)
 
 // Record kinds user space does not want (bit 1 << RK_*; Sensor.Deliver):
 // their syscalls are neither stashed nor reported. Exec, fork and exit
@@ -715,19 +706,10 @@ static __always_inline void stash(struct sysenter *ctx, u32 kind, int nargs)
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	struct inflight in = {};
 	in.kind = kind;
-	// Field by field: the verifier refuses loads through a moved ctx pointer.
-	if (nargs > 0)
-		in.args[0] = ctx->args[0];
-	if (nargs > 1)
-		in.args[1] = ctx->args[1];
-	if (nargs > 2)
-		in.args[2] = ctx->args[2];
-	if (nargs > 3)
-		in.args[3] = ctx->args[3];
-	if (nargs > 4)
-		in.args[4] = ctx->args[4];
-	if (nargs > 5)
-		in.args[5] = ctx->args[5];
+	// Only the first nargs: the others are left zero.
+	for (int i = 0; i < 6; i++)
+		if (i < nargs)
+			in.args[i] = ctx->args[i];
 	if (!bpf_map_update_elem(&inflights, &tid, &in, BPF_ANY))
 		stashed_add(kind, 1);
 }
