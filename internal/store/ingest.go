@@ -109,10 +109,14 @@ func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
 	return nil
 }
 
+// liveAssetsQuery lists an agent's live assets of a kind (from the index
+// assets_agent alone: TestIngestPlans).
+const liveAssetsQuery = `SELECT id FROM assets WHERE agent_id = ? AND kind = ? AND gone = FALSE`
+
 // MarkGone sets Gone on the agent's assets of a kind not in keep.
 func (in *ingester) MarkGone(ctx context.Context, agentID, kind string, keep []string) error {
 	c := in.c
-	rows, err := c.query(ctx, `SELECT id FROM assets WHERE agent_id = ? AND kind = ? AND gone = FALSE`, agentID, kind)
+	rows, err := c.query(ctx, liveAssetsQuery, agentID, kind)
 	if err != nil {
 		return fmt.Errorf("store: mark gone: %w", err)
 	}

@@ -180,3 +180,44 @@ func ingestAt(t *testing.T, db *DB, agent string, seq uint64, fn func(Ingester) 
 		t.Fatalf("seq %d a duplicate", seq)
 	}
 }
+
+// TestIngestPlans: the statements every agent message runs read one
+// agent's or one asset's rows through an index, never a range that grows
+// with the fleet (MarkGone once read every live asset of a kind).
+func TestIngestPlans(t *testing.T) {
+	db := openTest(t, dialectSQLite)
+	seedAssets(t, db, 300)
+	stmts := []struct {
+		name, sql string
+		args      []any
+		// index is the index the plan must search ("" for any).
+		index string
+	}{
+		{"MarkGone's live assets", liveAssetsQuery, []any{"agt-0007", AssetContainer}, "COVERING INDEX assets_agent "},
+		{"asset exists", `SELECT 1 FROM assets WHERE id = ?`, []any{"host-agt-0007"}, ""},
+		{"stored packages", `SELECT id, name, version, ecosystem, purl, data FROM packages WHERE asset_id = ?`, []any{"host-agt-0007"}, ""},
+		{"delete packages", `DELETE FROM packages WHERE asset_id = ? AND id IN (?, ?)`, []any{"host-agt-0007", "p1", "p2"}, ""},
+		{"delete items of kinds", `DELETE FROM items WHERE asset_id = ? AND kind IN (?)`, []any{"host-agt-0007", "process"}, ""},
+		{"delete items", `DELETE FROM items WHERE asset_id = ? AND kind = ? AND key IN (?)`, []any{"host-agt-0007", "process", "1"}, ""},
+	}
+	check := func(t *testing.T) {
+		for _, s := range stmts {
+			plan := explain(t, db, s.sql, s.args...)
+			t.Logf("%s: %s", s.name, strings.ReplaceAll(plan, "\n", "; "))
+			for _, line := range strings.Split(plan, "\n") {
+				if strings.HasPrefix(line, "SCAN ") {
+					t.Errorf("%s: scans:\n%s", s.name, plan)
+				}
+			}
+			if !strings.Contains(plan, "SEARCH ") {
+				t.Errorf("%s: no index search:\n%s", s.name, plan)
+			}
+			if s.index != "" && !strings.Contains(plan, s.index) {
+				t.Errorf("%s: plan does not use %s:\n%s", s.name, s.index, plan)
+			}
+		}
+	}
+	t.Run("fresh statistics", check)
+	must(t, db.analyze(ctx))
+	t.Run("full statistics", check)
+}

@@ -151,6 +151,12 @@ func TestSimProfile(t *testing.T) {
 	if os.Getenv("VIGIL_AGENTSIM_SMALL") != "" {
 		c.shape.minPkgs, c.shape.maxPkgs, c.shape.procs, c.shape.containers, c.shape.images = 20, 20, 10, 0, 0
 	}
+	// VIGIL_AGENTSIM_APICHECK=1: the shape of backbone.sh's API check (50
+	// assets per agent, few packages, deltas every 5 minutes).
+	if os.Getenv("VIGIL_AGENTSIM_APICHECK") != "" {
+		c.shape.minPkgs, c.shape.maxPkgs, c.shape.containers, c.shape.images = 50, 100, 30, 19
+		c.deltaEvery = 5 * time.Minute
+	}
 	s := &sim{cfg: c, log: t.Output(), pkgs: newPkgCache(), snapSem: make(chan struct{}, c.snapConcurrency)}
 	res, err := s.run(context.Background())
 	if err != nil {
