@@ -37,6 +37,11 @@ type DB struct {
 	dialect string
 	w       *sql.DB // writes and transactions
 	r       *sql.DB // reads
+	// hot are the SQLite write connection's statements prepared when the
+	// store opens (prepared.go).
+	hot map[string]*sql.Stmt
+	// cp checkpoints an SQLite store's WAL (checkpoint.go).
+	cp *checkpointer
 	// optimized is when SQLite's planner statistics were last refreshed
 	// (unix seconds).
 	optimized atomic.Int64
@@ -122,8 +127,12 @@ func openSQLite(ctx context.Context, path, query string) (*DB, error) {
 	// keeps busy, gets the larger page cache: batches of many agents'
 	// messages touch pages all over a large file.
 	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "temp_store(MEMORY)"}
+	// Its commits never checkpoint: a checkpointer does, on a connection
+	// of its own (checkpoint.go).
 	wuri := sqliteURI(abs, "immediate", append([]string{"journal_mode(WAL)", "synchronous(" + sync + ")",
-		"analysis_limit(" + strconv.Itoa(sqliteAnalysisLimit) + ")", "cache_size(-131072)"}, common...))
+		"analysis_limit(" + strconv.Itoa(sqliteAnalysisLimit) + ")", "cache_size(-131072)", "wal_autocheckpoint(0)",
+		"journal_size_limit(" + strconv.Itoa(walSizeLimit) + ")"}, common...))
+	curi := sqliteURI(abs, "", append([]string{"synchronous(" + sync + ")", "cache_size(-2048)"}, common...))
 	ruri := sqliteURI(abs, "", append([]string{"query_only(1)", "cache_size(-32768)"}, common...))
 
 	db := &DB{dialect: dialectSQLite}
@@ -151,6 +160,14 @@ func openSQLite(ctx context.Context, path, query string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if err := db.prepareHot(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if db.cp, err = startCheckpointer(curi); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
 	}
 	// Gathers the planner's statistics where they are missing or stale
 	// (bounded by analysis_limit and optimizeTimeout).
@@ -219,6 +236,9 @@ func (db *DB) Close() error {
 	if db.r != nil && db.r != db.w {
 		errs = append(errs, db.r.Close())
 	}
+	for _, st := range db.hot {
+		errs = append(errs, st.Close())
+	}
 	if db.w != nil {
 		if db.dialect == dialectSQLite {
 			// Keeps the planner's statistics fresh (cheap when nothing
@@ -226,6 +246,9 @@ func (db *DB) Close() error {
 			db.optimize(context.Background())
 		}
 		errs = append(errs, db.w.Close())
+	}
+	if db.cp != nil {
+		errs = append(errs, db.cp.close())
 	}
 	return errors.Join(errs...)
 }
@@ -252,11 +275,21 @@ type conn struct {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.prepared(ctx, query); st != nil {
+		defer st.Close()
+		res, err := st.ExecContext(ctx, args...)
+		return res, c.db.mapErr(err)
+	}
 	res, err := c.q.ExecContext(ctx, c.db.rebind(query), args...)
 	return res, c.db.mapErr(err)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.prepared(ctx, query); st != nil {
+		// Closed with the transaction: the rows still need it.
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, c.db.mapErr(err)
+	}
 	rows, err := c.q.QueryContext(ctx, c.db.rebind(query), args...)
 	return rows, c.db.mapErr(err)
 }
@@ -269,7 +302,13 @@ func (c conn) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 // row runs a query of at most one row and scans it into dest; no row is
 // ErrNotFound.
 func (c conn) row(ctx context.Context, dest []any, query string, args ...any) error {
-	err := c.q.QueryRowContext(ctx, c.db.rebind(query), args...).Scan(dest...)
+	var err error
+	if st := c.prepared(ctx, query); st != nil {
+		err = st.QueryRowContext(ctx, args...).Scan(dest...)
+		st.Close()
+	} else {
+		err = c.q.QueryRowContext(ctx, c.db.rebind(query), args...).Scan(dest...)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}

@@ -59,6 +59,27 @@ type ingester struct{ c conn }
 
 var _ Ingester = (*ingester)(nil)
 
+// upsertAssetSQL returns UpsertAsset's statements: an update of
+// last_seen alone when nothing else changed — most upserts are an agent's
+// periodic delta repeating an unchanged asset, and then only the indexes
+// holding last_seen change, not the dozen others an upsert of every
+// column rewrites — and the upsert of every column otherwise.
+func upsertAssetSQL(pg bool) (update, insert string) {
+	labelsSame, attrsSame := `labels IS ?`, `attrs IS ?`
+	if pg {
+		labelsSame, attrsSame = `labels IS NOT DISTINCT FROM ?::jsonb`, `attrs::text IS NOT DISTINCT FROM ?::text`
+	}
+	update = `UPDATE assets SET last_seen = ? WHERE id = ? AND gone = FALSE AND kind = ? AND name = ?
+		AND agent_id = ? AND parent_id = ? AND os = ? AND platform = ? AND cloud = ? AND region = ? AND ` + labelsSame + ` AND ` + attrsSame
+	insert = `INSERT INTO assets (id, kind, name, agent_id, parent_id, os, platform, cloud, region, labels, attrs, first_seen, last_seen, gone, risk)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, agent_id = excluded.agent_id,
+			parent_id = excluded.parent_id, os = excluded.os, platform = excluded.platform, cloud = excluded.cloud,
+			region = excluded.region, labels = excluded.labels, attrs = excluded.attrs, last_seen = excluded.last_seen,
+			gone = FALSE`
+	return update, insert
+}
+
 // UpsertAsset creates or updates an asset by ID: FirstSeen is kept (on
 // creation it is a.FirstSeen, or a.LastSeen when zero), LastSeen is set
 // to a.LastSeen (now when zero), Gone is cleared and Risk kept.
@@ -78,16 +99,8 @@ func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
 		return err
 	}
 	db := c.db
-	// Most upserts are an agent's periodic delta repeating an asset that
-	// did not change: then only last_seen is written, so only the indexes
-	// holding it change, not the dozen others an upsert of every column
-	// rewrites.
-	labelsSame, attrsSame := `labels IS ?`, `attrs IS ?`
-	if db.pg() {
-		labelsSame, attrsSame = `labels IS NOT DISTINCT FROM ?::jsonb`, `attrs::text IS NOT DISTINCT FROM ?::text`
-	}
-	res, err := c.exec(ctx, `UPDATE assets SET last_seen = ? WHERE id = ? AND gone = FALSE AND kind = ? AND name = ?
-		AND agent_id = ? AND parent_id = ? AND os = ? AND platform = ? AND cloud = ? AND region = ? AND `+labelsSame+` AND `+attrsSame,
+	update, insert := upsertAssetSQL(db.pg())
+	res, err := c.exec(ctx, update,
 		db.tv(a.LastSeen), a.ID, a.Kind, a.Name, a.AgentID, a.ParentID, a.OS, a.Platform, a.Cloud, a.Region, labelsArg(a.Labels), attrs)
 	if err != nil {
 		return fmt.Errorf("store: upsert asset %s: %w", a.ID, err)
@@ -95,12 +108,7 @@ func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
 	if n, err := res.RowsAffected(); err == nil && n == 1 {
 		return nil
 	}
-	_, err = c.exec(ctx, `INSERT INTO assets (id, kind, name, agent_id, parent_id, os, platform, cloud, region, labels, attrs, first_seen, last_seen, gone, risk)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)
-		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, agent_id = excluded.agent_id,
-			parent_id = excluded.parent_id, os = excluded.os, platform = excluded.platform, cloud = excluded.cloud,
-			region = excluded.region, labels = excluded.labels, attrs = excluded.attrs, last_seen = excluded.last_seen,
-			gone = FALSE`,
+	_, err = c.exec(ctx, insert,
 		a.ID, a.Kind, a.Name, a.AgentID, a.ParentID, a.OS, a.Platform, a.Cloud, a.Region, labelsArg(a.Labels), attrs,
 		db.tv(a.FirstSeen), db.tv(a.LastSeen), a.Risk)
 	if err != nil {
@@ -145,10 +153,12 @@ func (in *ingester) MarkGone(ctx context.Context, agentID, kind string, keep []s
 	return nil
 }
 
+const assetExistsQuery = `SELECT 1 FROM assets WHERE id = ?`
+
 // assetExists returns ErrNotFound for an unknown asset.
 func assetExists(ctx context.Context, c conn, id string) error {
 	var one int
-	if err := c.row(ctx, []any{&one}, `SELECT 1 FROM assets WHERE id = ?`, id); err != nil {
+	if err := c.row(ctx, []any{&one}, assetExistsQuery, id); err != nil {
 		return fmt.Errorf("asset %s: %w", id, err)
 	}
 	return nil

@@ -194,7 +194,7 @@ func TestIngestPlans(t *testing.T) {
 		index string
 	}{
 		{"MarkGone's live assets", liveAssetsQuery, []any{"agt-0007", AssetContainer}, "COVERING INDEX assets_agent "},
-		{"asset exists", `SELECT 1 FROM assets WHERE id = ?`, []any{"host-agt-0007"}, ""},
+		{"asset exists", assetExistsQuery, []any{"host-agt-0007"}, ""},
 		{"stored packages", `SELECT id, name, version, ecosystem, purl, data FROM packages WHERE asset_id = ?`, []any{"host-agt-0007"}, ""},
 		{"delete packages", `DELETE FROM packages WHERE asset_id = ? AND id IN (?, ?)`, []any{"host-agt-0007", "p1", "p2"}, ""},
 		{"delete items of kinds", `DELETE FROM items WHERE asset_id = ? AND kind IN (?)`, []any{"host-agt-0007", "process"}, ""},

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// WAL checkpoints of an SQLite store run on a connection of their own,
+// off the commit path. SQLite's default (wal_autocheckpoint) makes the
+// commit that crosses 1,000 WAL pages copy them into the database file
+// before it returns — 9% of server CPU during a fleet's ingest, all of it
+// on the one writer that every agent message waits for
+// (bench/cmd/agentsim/notes.md). The write connection turns automatic
+// checkpoints off and a checkpointer runs a PASSIVE checkpoint every
+// checkpointEvery: it copies what no reader still needs while the writer
+// goes on (it never blocks writers or readers), and SQLite starts the WAL
+// over at the next write once everything was copied. Durability is
+// unchanged: a commit is in the WAL when it returns either way.
+
+// checkpointEvery is how often the checkpointer runs.
+const checkpointEvery = time.Second
+
+// walSizeLimit is the size a WAL file is truncated to when SQLite starts
+// it over (journal_size_limit); a burst can grow it beyond.
+const walSizeLimit = 64 << 20
+
+// checkpointer runs PASSIVE checkpoints on its own connection until stop.
+type checkpointer struct {
+	db   *sql.DB
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+func startCheckpointer(uri string) (*checkpointer, error) {
+	cdb, err := sql.Open("sqlite", uri)
+	if err != nil {
+		return nil, err
+	}
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	cdb.SetConnMaxLifetime(0)
+	cdb.SetConnMaxIdleTime(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	cp := &checkpointer{db: cdb, stop: cancel, done: make(chan struct{})}
+	go cp.run(ctx)
+	return cp, nil
+}
+
+func (cp *checkpointer) run(ctx context.Context) {
+	defer close(cp.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// A failed checkpoint (a busy file, a full disk) leaves the WAL
+		// to the next one; nothing is lost, the WAL only grows meanwhile.
+		cp.checkpoint(ctx, "PASSIVE")
+	}
+}
+
+// checkpoint runs one checkpoint of mode and returns the WAL's frames and
+// those copied into the database file.
+func (cp *checkpointer) checkpoint(ctx context.Context, mode string) (log, copied int, err error) {
+	var busy int
+	err = cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return log, copied, nil
+}
+
+// close stops the checkpointer and closes its connection. Closed after
+// the write connection, it is the file's last: SQLite then checkpoints
+// the whole WAL and removes it.
+func (cp *checkpointer) close() error {
+	cp.stop()
+	<-cp.done
+	return cp.db.Close()
+}
