@@ -41,6 +41,7 @@ func main() {
 	stopProfile := cpuProfile(os.Getenv("VIGIL_AGENT_CPUPROFILE"))
 	err := run(ctx, os.Args[1:])
 	stopProfile()
+	heapProfile(os.Getenv("VIGIL_AGENT_HEAPPROFILE"))
 	stop()
 	switch {
 	case err == nil:
@@ -73,6 +74,22 @@ func cpuProfile(path string) func() {
 	}
 }
 
+// heapProfile writes the heap profile at exit to path when it is set
+// ($VIGIL_AGENT_HEAPPROFILE): how the agent's memory is taken apart.
+func heapProfile(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-agent: heap profile:", err)
+	}
+}
+
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("vigil-agent", flag.ContinueOnError)
 	var (
@@ -87,6 +104,7 @@ func run(ctx context.Context, args []string) error {
 		spoolMB     = fs.Int64("spool-mb", 64, "bound of the on-disk spool used while the server is unreachable, in MiB")
 		maxCPU      = fs.Float64("max-cpu", 0.05, "CPU cap as a fraction of one core, enforced with a cgroup v2 when possible (0: none)")
 		maxMemory   = fs.String("max-memory", "64MiB", "soft memory limit (GOMEMLIMIT), e.g. 64MiB")
+		ringBuffer  = fs.String("ring-buffer", "2MiB", "the runtime sensor's ring buffer, a power of two (larger rides out longer stalls of the agent; counts twice in its RSS)")
 		metricsAddr = fs.String("metrics-addr", "", "serve Prometheus /metrics on this address (e.g. 127.0.0.1:9464)")
 		logLevel    = fs.String("log-level", "info", "debug, info, warn or error")
 		runtimeOn   = fs.Bool("runtime", true, "runtime protection: watch processes, files and connections with the eBPF sensor (degraded mode without eBPF) and raise alerts")
@@ -159,8 +177,12 @@ func run(ctx context.Context, args []string) error {
 				return fmt.Errorf("--alert-log: %w", err)
 			}
 		}
+		ring, err := parseBytes(*ringBuffer) // the sensor checks it is a power of two
+		if err != nil || ring > 1<<30 {
+			return fmt.Errorf("--ring-buffer %q: want a size up to 1GiB, e.g. 2MiB", *ringBuffer)
+		}
 		guardOpts = &guard.Options{
-			Sensor:        sensor.Options{Resolver: &sensor.InventoryResolver{Options: containers.Options{DockerSocket: sock}}},
+			Sensor:        sensor.Options{RingBufferSize: int(ring), Resolver: &sensor.InventoryResolver{Options: containers.Options{DockerSocket: sock}}},
 			RulesDir:      *rulesDir,
 			Response:      *response,
 			QuarantineDir: filepath.Join(*state, "quarantine"),

@@ -25,7 +25,10 @@ type Options struct {
 	// path under WatchedPaths but not ReadPaths never reaches user space.
 	ReadPaths []string
 	// RingBufferSize is the ring buffer's size in bytes, a power of two
-	// and a multiple of the page size; 0 means 8 MiB.
+	// and a multiple of the page size; 0 means 2 MiB. The kernel wakes the
+	// reader once 64 KiB wait, so the ring only fills when the reader is
+	// starved; its pages count twice in the agent's RSS (the ring is
+	// mapped twice so that records wrap without copies).
 	RingBufferSize int
 	// Kinds are the event kinds to deliver; nil means all. Programs of
 	// kinds not listed are not attached (exec, fork and exit always are:
@@ -111,7 +114,7 @@ func (o Options) withDefaults() Options {
 		o.ReadPaths = DefaultReadPaths
 	}
 	if o.RingBufferSize == 0 {
-		o.RingBufferSize = 8 << 20
+		o.RingBufferSize = 2 << 20
 	}
 	if o.ProcCacheSize == 0 {
 		o.ProcCacheSize = 1 << 16
