@@ -7,23 +7,33 @@ import (
 	"time"
 )
 
-// WAL checkpoints of an SQLite store run on a connection of their own,
-// off the commit path. SQLite's default (wal_autocheckpoint) makes the
-// commit that crosses 1,000 WAL pages copy them into the database file
-// before it returns — 9% of server CPU during a fleet's ingest, all of it
-// on the one writer that every agent message waits for
-// (bench/cmd/agentsim/notes.md). The write connection turns automatic
-// checkpoints off and a checkpointer runs a PASSIVE checkpoint every
-// checkpointEvery: it copies what no reader still needs while the writer
-// goes on (it never blocks writers or readers), and SQLite starts the WAL
-// over at the next write once everything was copied. Durability is
-// unchanged: a commit is in the WAL when it returns either way.
+// WAL checkpoints of an SQLite store run mostly on a connection of their
+// own, off the commit path. SQLite's default (wal_autocheckpoint=1000)
+// makes the commit that crosses 1,000 WAL pages copy them into the
+// database file before it returns — 9% of server CPU during a fleet's
+// ingest, all of it on the one writer every agent message waits for
+// (bench/cmd/agentsim/notes.md). Here a checkpointer runs a PASSIVE
+// checkpoint every checkpointEvery: it copies what no reader still needs
+// while the writer goes on, never blocking writers or readers.
+//
+// The writer keeps a backstop (wal_autocheckpoint=walBackstopPages): under
+// a writer that never pauses, a PASSIVE checkpoint on another connection
+// never catches up with the end of the WAL, and SQLite starts the WAL over
+// only once a checkpoint did — without the backstop the WAL grew to 27 GB
+// in the first minutes of a 10,000-agent run. With it, the commit that
+// finds the WAL over the backstop copies only what the checkpointer has
+// not copied yet, and the WAL starts over. Durability is unchanged: a
+// commit is in the WAL when it returns either way.
 
 // checkpointEvery is how often the checkpointer runs.
-const checkpointEvery = time.Second
+const checkpointEvery = 250 * time.Millisecond
+
+// walBackstopPages is the WAL size in pages at which the writer's own
+// commit checkpoints (32 MiB of 4 KiB pages).
+const walBackstopPages = 8192
 
 // walSizeLimit is the size a WAL file is truncated to when SQLite starts
-// it over (journal_size_limit); a burst can grow it beyond.
+// it over (journal_size_limit).
 const walSizeLimit = 64 << 20
 
 // checkpointer runs PASSIVE checkpoints on its own connection until stop.

@@ -127,10 +127,11 @@ func openSQLite(ctx context.Context, path, query string) (*DB, error) {
 	// keeps busy, gets the larger page cache: batches of many agents'
 	// messages touch pages all over a large file.
 	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "temp_store(MEMORY)"}
-	// Its commits never checkpoint: a checkpointer does, on a connection
-	// of its own (checkpoint.go).
+	// Its commits checkpoint only as a backstop: a checkpointer does, on a
+	// connection of its own (checkpoint.go).
 	wuri := sqliteURI(abs, "immediate", append([]string{"journal_mode(WAL)", "synchronous(" + sync + ")",
-		"analysis_limit(" + strconv.Itoa(sqliteAnalysisLimit) + ")", "cache_size(-131072)", "wal_autocheckpoint(0)",
+		"analysis_limit(" + strconv.Itoa(sqliteAnalysisLimit) + ")", "cache_size(-131072)",
+		"wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")",
 		"journal_size_limit(" + strconv.Itoa(walSizeLimit) + ")"}, common...))
 	curi := sqliteURI(abs, "", append([]string{"synchronous(" + sync + ")", "cache_size(-2048)"}, common...))
 	ruri := sqliteURI(abs, "", append([]string{"query_only(1)", "cache_size(-32768)"}, common...))
