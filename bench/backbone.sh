@@ -28,8 +28,11 @@
 #                       assets during ingest, without the 10,000-agent
 #                       heartbeat load (default 2000; 0 skips it)
 #   --merge DIR         also report the results of an earlier run's directory
-#                       (e.g. --agents 0 --idle 0 --merge DIR re-runs only the
-#                       API check and reports it with DIR's scale runs)
+#                       (its scale runs and API checks, and its lightness
+#                       with --idle 0; e.g. --agents 0 --idle 0 --merge DIR
+#                       re-runs only the API check and reports it with DIR's
+#                       scale runs, --stores postgres --idle 0 --merge DIR
+#                       adds a PostgreSQL run to DIR's SQLite one)
 #   --agent-flags "F"   extra flags for the measured vigil-agent processes
 #                       (e.g. "--runtime=false": the inventory agent without
 #                       its runtime sensor); named in the lightness labels
@@ -230,6 +233,13 @@ if [ -n "$merge" ]; then
 	for f in "$merge"/sqlite.json "$merge"/postgres.json; do
 		[ ! -f "$f" ] || merged+=("$f")
 	done
+	# The earlier run's API checks, of the stores not checked again here.
+	for st in sqlite postgres; do
+		f=$merge/$st--api-check.json
+		if [ -f "$f" ] && { [ "$apicheck" -eq 0 ] || [[ " $stores " != *" $st "* ]]; }; then
+			merged+=("$f")
+		fi
+	done
 	results=("${merged[@]}" "${results[@]}")
 fi
 
@@ -325,7 +335,7 @@ busy=$(( $(cpustat) - busy_start ))
 	echo -e "Load average after\t$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo -e "Whole run\t$((elapsed / 60)) min $((elapsed % 60)) s; the machine's CPUs were $(awk -v b="$busy" -v e="$elapsed" -v n="$(nproc)" 'BEGIN { printf "%.0f", 100 * b / 100 / e / n }')% busy on average (everything on it, other developers' work included)"
 	echo -e "Raw results\t$work"
-	if [ -n "$merge" ]; then
+	if [ -n "$merge" ] && [ -f "$merge/env.tsv" ]; then
 		sed 's/^/Merged run: /' "$merge/env.tsv"
 	fi
 } >>"$work/env.tsv"

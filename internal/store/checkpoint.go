@@ -74,15 +74,13 @@ func (cp *checkpointer) run(ctx context.Context) {
 	}
 }
 
-// checkpoint runs one checkpoint of mode and returns the WAL's frames and
-// those copied into the database file.
-func (cp *checkpointer) checkpoint(ctx context.Context, mode string) (log, copied int, err error) {
-	var busy int
-	err = cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: checkpoint: %w", err)
+// checkpoint runs one checkpoint of mode.
+func (cp *checkpointer) checkpoint(ctx context.Context, mode string) error {
+	var busy, log, copied int
+	if err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
 	}
-	return log, copied, nil
+	return nil
 }
 
 // close stops the checkpointer and closes its connection. Closed after
