@@ -201,7 +201,8 @@ var (
 	serverFlags = []string{"api-addr", "agent-addr", "data", "store", "vulndb", "advisories", "local-agent", "host-root",
 		"hostnames", "heartbeat", "inventory", "log-level", "admin-password-file"}
 	agentFlags = []string{"server", "server-name", "token", "ca-sha256", "state", "host-root", "docker-socket", "spool-mb",
-		"max-cpu", "max-memory", "metrics-addr", "log-level", "version", "runtime", "rules", "response", "alert-log", "standalone", "label"}
+		"max-cpu", "max-memory", "metrics-addr", "log-level", "version", "runtime", "rules", "response", "alert-log", "standalone", "label",
+		"ring-buffer"}
 )
 
 func checkFlags(t *testing.T, u *unit, flags map[string]string, known []string) {

@@ -283,9 +283,10 @@ func (g *Guard) watch(ctx context.Context) {
 	}
 }
 
-// handle judges one event.
+// handle judges one event. It is counted once judged (alerts counted and
+// written), so a count that moved means the event's effects are visible.
 func (g *Guard) handle(ev *sensor.Event) {
-	g.st.events.Add(1)
+	defer g.st.events.Add(1)
 	alerts := g.eng.Load().Match(ev)
 	if len(alerts) == 0 {
 		return

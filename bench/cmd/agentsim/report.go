@@ -14,13 +14,16 @@ import (
 
 // The issue's goals.
 const (
-	goalAgents    = 10_000
-	goalEvents    = 20_000.0
-	goalAssets    = 100_000
-	goalP99ms     = 200.0
-	goalIdleCPU   = 1.0 // % of one core
-	goalRSSMiB    = 50.0
-	eventsTolFrac = 0.98 // share of the goal rate the window average must reach
+	goalAgents  = 10_000
+	goalEvents  = 20_000.0
+	goalAssets  = 100_000
+	goalP99ms   = 200.0
+	goalIdleCPU = 1.0 // % of one core
+	goalRSSMiB  = 50.0
+	// goalSensorRSSMiB is issue 5's RSS budget for the agent running its
+	// runtime sensor.
+	goalSensorRSSMiB = 80.0
+	eventsTolFrac    = 0.98 // share of the goal rate the window average must reach
 )
 
 // LightResult is what agentlight measured of one agent process (the same
@@ -233,8 +236,15 @@ func writeReport(b *bytes.Buffer, env map[string]string, order []string, results
 		}
 		p("Agent lightness (%s: the real `vigil-agent`, idle %.0f s after its first inventory was acknowledged):\n\n", l.Label, l.IdleSeconds)
 		p("- idle CPU < 1%% of one core: %s\n", verdict(l.CPUPct < goalIdleCPU, "%.3f%% of one core", l.CPUPct))
-		p("- RSS < 50 MiB: %s\n\n", verdict(mib(l.RSSMaxKiB) < goalRSSMiB,
+		p("- RSS < 50 MiB: %s\n", verdict(mib(l.RSSMaxKiB) < goalRSSMiB,
 			"%.1f MiB average and %.1f MiB highest during the idle window; %.1f MiB peak (VmHWM) including the first full inventory", mib(l.RSSAvgKiB), mib(l.RSSMaxKiB), mib(l.HWMKiB)))
+		if !strings.Contains(l.Command, "--runtime=false") {
+			// Issue 5 adds the eBPF sensor to this binary, on by default,
+			// with a budget of its own for the agent that runs it.
+			p("- RSS < 80 MiB, issue 5's budget for the agent with its runtime sensor (on here): %s\n",
+				verdict(mib(l.RSSMaxKiB) < goalSensorRSSMiB, "%.1f MiB highest during the idle window", mib(l.RSSMaxKiB)))
+		}
+		p("\n")
 	}
 
 	for _, r := range results {
