@@ -69,15 +69,15 @@ func (cp *checkpointer) run(ctx context.Context) {
 		case <-t.C:
 		}
 		// A failed checkpoint (a busy file, a full disk) leaves the WAL
-		// to the next one; nothing is lost, the WAL only grows meanwhile.
-		cp.checkpoint(ctx, "PASSIVE")
+		// to the next one or to the writer's backstop; nothing is lost.
+		cp.passive(ctx)
 	}
 }
 
-// checkpoint runs one checkpoint of mode.
-func (cp *checkpointer) checkpoint(ctx context.Context, mode string) error {
+// passive runs one PASSIVE checkpoint.
+func (cp *checkpointer) passive(ctx context.Context) error {
 	var busy, log, copied int
-	if err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied); err != nil {
+	if err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
 	return nil
