@@ -98,8 +98,22 @@ cleanup() {
 	for p in "${pids[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	# A run that stopped early leaves no store behind either (a 10,000-agent
+	# SQLite store is ~10 GB).
+	if [ -z "${VIGIL_BACKBONE_KEEP:-}" ]; then
+		rm -rf "$work"/*-data
+	fi
 }
 trap cleanup EXIT
+
+# A 10,000-agent SQLite store with its WAL takes ~10 GB: refuse to start a
+# scale run that would fill the disk halfway.
+if [ "$agents" -gt 0 ]; then
+	free_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+	need_kib=$((agents * 2 * 1024 + 2 * 1024 * 1024)) # ~2 MiB per agent + 2 GiB
+	[ "$free_kib" -ge "$need_kib" ] ||
+		die "$((free_kib / 1024 / 1024)) GiB free under $work, want $((need_kib / 1024 / 1024)) GiB for $agents agents"
+fi
 
 # 10,000 agents are 10,000 connections in the server and in the simulator.
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
