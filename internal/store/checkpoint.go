@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -76,18 +77,24 @@ func (cp *checkpointer) run(ctx context.Context) {
 
 // passive runs one PASSIVE checkpoint.
 func (cp *checkpointer) passive(ctx context.Context) error {
+	return cp.checkpoint(ctx, "PASSIVE")
+}
+
+func (cp *checkpointer) checkpoint(ctx context.Context, mode string) error {
 	var busy, log, copied int
-	if err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err != nil {
+	if err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
 	return nil
 }
 
-// close stops the checkpointer and closes its connection. Closed after
-// the write connection, it is the file's last: SQLite then checkpoints
-// the whole WAL and removes it.
+// close stops the checkpointer, copies the whole WAL into the database
+// file and empties it (the store's other connections are closed by then,
+// so nothing holds it back), and closes its connection.
 func (cp *checkpointer) close() error {
 	cp.stop()
 	<-cp.done
-	return cp.db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), optimizeTimeout)
+	defer cancel()
+	return errors.Join(cp.checkpoint(ctx, "TRUNCATE"), cp.db.Close())
 }
