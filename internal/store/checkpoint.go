@@ -71,15 +71,11 @@ func (cp *checkpointer) run(ctx context.Context) {
 		}
 		// A failed checkpoint (a busy file, a full disk) leaves the WAL
 		// to the next one or to the writer's backstop; nothing is lost.
-		cp.passive(ctx)
+		cp.checkpoint(ctx, "PASSIVE")
 	}
 }
 
-// passive runs one PASSIVE checkpoint.
-func (cp *checkpointer) passive(ctx context.Context) error {
-	return cp.checkpoint(ctx, "PASSIVE")
-}
-
+// checkpoint runs one checkpoint of mode (PASSIVE, or TRUNCATE at close).
 func (cp *checkpointer) checkpoint(ctx context.Context, mode string) error {
 	var busy, log, copied int
 	if err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied); err != nil {

@@ -80,6 +80,14 @@ func upsertAssetSQL(pg bool) (update, insert string) {
 	return update, insert
 }
 
+// UpsertAsset's statements of each dialect, built once (update, insert).
+var upsertAssetSQLite, upsertAssetPG = upsertAssetPair(false), upsertAssetPair(true)
+
+func upsertAssetPair(pg bool) [2]string {
+	update, insert := upsertAssetSQL(pg)
+	return [2]string{update, insert}
+}
+
 // UpsertAsset creates or updates an asset by ID: FirstSeen is kept (on
 // creation it is a.FirstSeen, or a.LastSeen when zero), LastSeen is set
 // to a.LastSeen (now when zero), Gone is cleared and Risk kept.
@@ -99,7 +107,10 @@ func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
 		return err
 	}
 	db := c.db
-	update, insert := upsertAssetSQL(db.pg())
+	update, insert := upsertAssetSQLite[0], upsertAssetSQLite[1]
+	if db.pg() {
+		update, insert = upsertAssetPG[0], upsertAssetPG[1]
+	}
 	res, err := c.exec(ctx, update,
 		db.tv(a.LastSeen), a.ID, a.Kind, a.Name, a.AgentID, a.ParentID, a.OS, a.Platform, a.Cloud, a.Region, labelsArg(a.Labels), attrs)
 	if err != nil {

@@ -17,8 +17,7 @@ import (
 
 // hotStatements are the statements prepared up front (SQLite texts).
 func hotStatements() []string {
-	update, insert := upsertAssetSQL(false)
-	return []string{update, insert, liveAssetsQuery, assetExistsQuery}
+	return []string{upsertAssetSQLite[0], upsertAssetSQLite[1], liveAssetsQuery, assetExistsQuery}
 }
 
 // prepareHot prepares hotStatements on the SQLite write connection.
