@@ -125,8 +125,11 @@ if [ -n "$(git status --porcelain 2>/dev/null | head -1)" ]; then
 	rev=$rev-dirty
 fi
 say "building vigil, vigil-agent ($rev), agentsim and agentlight into $work"
-go build -ldflags "-X main.version=$rev" -o "$work/vigil" ./cmd/vigil
-go build -ldflags "-X main.version=$rev" -o "$work/vigil-agent" ./cmd/vigil-agent
+# The binaries as they ship (static, stripped: scripts/build.sh): a cgo
+# build links libc and measures 3 MiB more agent RSS than users run.
+DIST="$work/dist" VERSION="$rev" scripts/build.sh >&2
+ln -sf dist/vigil "$work/vigil"
+ln -sf dist/vigil-agent "$work/vigil-agent"
 go build -o "$work/agentsim" ./bench/cmd/agentsim
 go build -o "$work/agentlight" ./bench/cmd/agentlight
 

@@ -123,11 +123,11 @@ if [ -n "${VIGIL_BENCH_AGENT:-}" ]; then
 	agent_src="prebuilt $agent (VIGIL_BENCH_AGENT)"
 	[ -x "$agent" ] || die "VIGIL_BENCH_AGENT=$agent is not executable"
 else
-	agent=$work/vigil-agent
-	agent_src="built from this tree ($rev)"
+	agent=$work/dist/vigil-agent
+	agent_src="built from this tree ($rev), as shipped (scripts/build.sh)"
 	say "building vigil-agent ($rev)"
-	go build -ldflags "-X main.version=$rev" -o "$agent" ./cmd/vigil-agent >"$work/logs/agent-build.log" 2>&1 ||
-		die "go build ./cmd/vigil-agent failed: $(tail -n 5 "$work/logs/agent-build.log")"
+	DIST="$work/dist" VERSION="$rev" scripts/build.sh >"$work/logs/agent-build.log" 2>&1 ||
+		die "scripts/build.sh failed: $(tail -n 5 "$work/logs/agent-build.log")"
 fi
 agent_help=$("$agent" -h 2>&1 || true) # -h exits 2
 grep -q -- '-standalone' <<<"$agent_help" || die "$agent has no --standalone mode: nothing to measure yet"

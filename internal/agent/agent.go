@@ -22,7 +22,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -362,12 +361,13 @@ func (a *Agent) collectLoop(ctx context.Context) {
 
 // collectOnce collects and spools the delta, if any. After a full
 // collection (every package read, parsed and marshalled: tens of MiB on a
-// large host, garbage once spooled) the heap's freed pages go back to the
-// operating system at once rather than over the next minutes: an idle
-// agent's RSS is what it keeps, not the peak of its last scan.
+// large host, garbage once spooled; every reader's code paged in) that
+// memory goes back to the operating system at once rather than over the
+// next minutes (ReleaseMemory): an idle agent's RSS is what it keeps, not
+// the peak of its last scan.
 func (a *Agent) collectOnce(ctx context.Context, full bool) {
 	if full {
-		defer debug.FreeOSMemory()
+		defer ReleaseMemory()
 	}
 	c, err := a.o.Collect(ctx, full)
 	if err != nil {

@@ -1,10 +1,11 @@
 package agent
 
 import (
-	"bytes"
 	"hash/maphash"
 	"maps"
 	"slices"
+	"sort"
+	"strings"
 
 	"github.com/vigil-sec/vigil/internal/agentpb"
 	"google.golang.org/protobuf/proto"
@@ -32,11 +33,65 @@ type CollectedAsset struct {
 // every record (with its JSON) between collections.
 type sentAsset struct {
 	meta     *agentpb.AssetRecord // without packages and items
-	packages map[string]uint64    // package ID → hash of its record
-	items    map[itemKey]uint64   // → hash of its data
+	packages digests              // package ID → hash of its record
+	items    digests              // kind "\x00" key → hash of its data
 }
 
-type itemKey struct{ kind, key string }
+// digests maps keys to content hashes, compactly: every key in one
+// string, in order, beside two flat arrays, three allocations in all and
+// no pointers for the collector to follow. It outlives the collection it
+// was made from; as a map keyed by the collection's own strings it kept
+// each of them, and so each heap page that held one, alive: after a full
+// collection of a large host that pinned most of the collection's pages
+// (tens of thousands of small IDs, one or two per 8 KiB page).
+type digests struct {
+	keys   string
+	ends   []uint32 // ends[i] is where key i ends in keys
+	hashes []uint64
+}
+
+func (d *digests) len() int { return len(d.ends) }
+
+func (d *digests) key(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = d.ends[i-1]
+	}
+	return d.keys[start:d.ends[i]]
+}
+
+// get returns k's hash.
+func (d *digests) get(k string) (uint64, bool) {
+	i := sort.Search(d.len(), func(i int) bool { return d.key(i) >= k })
+	if i == d.len() || d.key(i) != k {
+		return 0, false
+	}
+	return d.hashes[i], true
+}
+
+// digest is one entry of digests in the making.
+type digest struct {
+	key  string
+	hash uint64
+}
+
+// makeDigests copies es (sorted by key, keys unique) into digests.
+func makeDigests(es []digest) digests {
+	n := 0
+	for _, e := range es {
+		n += len(e.key)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	d := digests{ends: make([]uint32, len(es)), hashes: make([]uint64, len(es))}
+	for i, e := range es {
+		b.WriteString(e.key)
+		d.ends[i] = uint32(b.Len())
+		d.hashes[i] = e.hash
+	}
+	d.keys = b.String()
+	return d
+}
 
 // tracker turns successive collections into deltas against what was sent.
 type tracker struct {
@@ -73,7 +128,7 @@ func (t *tracker) delta(c Collection) *agentpb.Inventory {
 		meta := stripContent(r)
 		out := proto.Clone(meta).(*agentpb.AssetRecord)
 		if prev == nil {
-			prev = &sentAsset{packages: map[string]uint64{}, items: map[itemKey]uint64{}}
+			prev = &sentAsset{}
 			t.sent[r.GetId()] = prev
 			changed = true
 			if ca.HasPackages {
@@ -119,28 +174,31 @@ func (t *tracker) diffPackages(prev *sentAsset, r, out *agentpb.AssetRecord) boo
 	for _, p := range r.GetPackages() {
 		byID[p.GetId()] = p
 	}
-	now := make(map[string]uint64, len(byID))
+	now := make([]digest, 0, len(byID))
 	changed := false
 	for _, id := range slices.Sorted(maps.Keys(byID)) {
 		p := byID[id]
 		h := t.packageHash(p)
-		now[id] = h
-		if old, ok := prev.packages[id]; !ok || old != h || out.PackagesFull {
+		now = append(now, digest{id, h})
+		if old, ok := prev.packages.get(id); !ok || old != h || out.PackagesFull {
 			out.Packages = append(out.Packages, p)
 			changed = true
 		}
 	}
 	if !out.PackagesFull {
-		for _, id := range slices.Sorted(maps.Keys(prev.packages)) {
-			if _, ok := now[id]; !ok {
+		for i := range prev.packages.len() {
+			if id := prev.packages.key(i); byID[id] == nil {
 				out.RemovedPackages = append(out.RemovedPackages, id)
 				changed = true
 			}
 		}
 	}
-	prev.packages = now
+	prev.packages = makeDigests(now)
 	return changed
 }
+
+// itemDigestKey is an item's key in sentAsset.items: kinds hold no NUL.
+func itemDigestKey(kind, key string) string { return kind + "\x00" + key }
 
 // diffItems does for items what diffPackages does for packages, for the
 // kinds collected in full.
@@ -150,39 +208,40 @@ func (t *tracker) diffItems(prev *sentAsset, r *agentpb.AssetRecord, kinds []str
 		full[k] = true
 	}
 	fresh := len(out.ItemKinds) > 0 // a new asset: the server replaces these kinds
-	now := map[itemKey]uint64{}
+	now := map[string]uint64{}
 	for _, it := range r.GetItems() {
 		if full[it.GetKind()] {
-			now[itemKey{it.GetKind(), it.GetKey()}] = maphash.Bytes(t.seed, it.GetData())
+			now[itemDigestKey(it.GetKind(), it.GetKey())] = maphash.Bytes(t.seed, it.GetData())
 		}
 	}
 	changed := false
 	for _, it := range r.GetItems() {
-		k := itemKey{it.GetKind(), it.GetKey()}
-		if !full[k.kind] {
+		if !full[it.GetKind()] {
 			continue
 		}
-		if old, ok := prev.items[k]; fresh || !ok || old != now[k] {
+		k := itemDigestKey(it.GetKind(), it.GetKey())
+		if old, ok := prev.items.get(k); fresh || !ok || old != now[k] {
 			out.Items = append(out.Items, it)
 			changed = true
 		}
 	}
-	for k := range prev.items {
-		if !full[k.kind] {
-			now[k] = prev.items[k] // not collected this time: unchanged
+	for i := range prev.items.len() {
+		k := prev.items.key(i)
+		kind, key, _ := strings.Cut(k, "\x00")
+		if !full[kind] {
+			now[k] = prev.items.hashes[i] // not collected this time: unchanged
 			continue
 		}
 		if _, ok := now[k]; !ok && !fresh {
-			out.RemovedItems = append(out.RemovedItems, &agentpb.ItemKey{Kind: k.kind, Key: k.key})
+			out.RemovedItems = append(out.RemovedItems, &agentpb.ItemKey{Kind: kind, Key: key})
 			changed = true
 		}
 	}
-	slices.SortFunc(out.RemovedItems, func(a, b *agentpb.ItemKey) int {
-		if c := bytes.Compare([]byte(a.Kind), []byte(b.Kind)); c != 0 {
-			return c
-		}
-		return bytes.Compare([]byte(a.Key), []byte(b.Key))
-	})
-	prev.items = now
+	// prev.items is in key order, kind first: so are the removals.
+	es := make([]digest, 0, len(now))
+	for _, k := range slices.Sorted(maps.Keys(now)) {
+		es = append(es, digest{k, now[k]})
+	}
+	prev.items = makeDigests(es)
 	return changed
 }

@@ -60,3 +60,31 @@ func TestTrackerDeltas(t *testing.T) {
 		t.Errorf("packages after a light collection gave %v", d)
 	}
 }
+
+func TestDigests(t *testing.T) {
+	var empty digests
+	if _, ok := empty.get(""); ok || empty.len() != 0 {
+		t.Fatal("empty digests found a key")
+	}
+	es := []digest{{"", 1}, {"a", 2}, {"a\x00b", 3}, {"ab", 4}, {"b", 5}}
+	d := makeDigests(es)
+	for _, e := range es {
+		if h, ok := d.get(e.key); !ok || h != e.hash {
+			t.Errorf("get(%q) = %d, %v; want %d", e.key, h, ok, e.hash)
+		}
+	}
+	for _, k := range []string{"a\x00", "aa", "c", "\x00"} {
+		if _, ok := d.get(k); ok {
+			t.Errorf("get(%q) found a key not in the set", k)
+		}
+	}
+	for i, e := range es {
+		if d.key(i) != e.key {
+			t.Errorf("key(%d) = %q, want %q", i, d.key(i), e.key)
+		}
+	}
+	// One string for every key: none of the callers' strings is kept.
+	if d.keys != "aa\x00babb" {
+		t.Errorf("keys %q", d.keys)
+	}
+}

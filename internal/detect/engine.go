@@ -65,8 +65,9 @@ type compiled struct {
 	// match is condition && !(exception || …), one program, with
 	// run-time cost tracking. fast is the same program without tracking,
 	// set when the expression's worst-case cost over an event within the
-	// size hints (hintSize) is statically below the limit.
-	match  cel.Program
+	// size hints (hintSize) is statically below the limit; match is then
+	// planned only when an event outside the hints comes.
+	match  *program
 	fast   cel.Program
 	expr   ast.Expr // the checked expression, for guardOf
 	output *template
@@ -253,6 +254,54 @@ func (c *compiler) program(a *cel.Ast) (cel.Program, error) {
 	return c.env.Program(a, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(c.limit))
 }
 
+// program is a cost-tracked CEL program planned when first evaluated.
+// A planned program holds its own interpretable tree and cost-tracker
+// tables, and most of a rule set's are never run on a quiet host: the
+// tracked twin of a fast condition runs only for events outside the size
+// hints, an output only when its rule fires. Planned eagerly, the built-in
+// rules' would be about a third of the agent's idle heap.
+type program struct {
+	once sync.Once
+	c    *compiler
+	ast  *cel.Ast
+	p    cel.Program
+	err  error
+}
+
+// lazyProgram checks that a plans (so a rule that cannot fails at load)
+// and returns a program that plans it again when first evaluated.
+func (c *compiler) lazyProgram(a *cel.Ast) (*program, error) {
+	if _, err := c.program(a); err != nil {
+		return nil, err
+	}
+	return &program{c: c, ast: a}, nil
+}
+
+// eagerProgram returns a program planned now (the condition of a rule
+// with no fast program: it runs on every event the rule's guard admits).
+func (c *compiler) eagerProgram(a *cel.Ast) (*program, error) {
+	p, err := c.program(a)
+	if err != nil {
+		return nil, err
+	}
+	pr := &program{p: p}
+	pr.once.Do(func() {})
+	return pr, nil
+}
+
+// Eval plans the program if it is not yet, then evaluates it.
+func (p *program) Eval(act *activation) (ref.Val, error) {
+	p.once.Do(func() {
+		p.p, p.err = p.c.program(p.ast)
+		p.c, p.ast = nil, nil
+	})
+	if p.err != nil {
+		return nil, p.err
+	}
+	v, _, err := p.p.Eval(act)
+	return v, err
+}
+
 // fastProgram returns a program without run-time cost tracking (which
 // triples evaluation time) when the static worst case of a is within the
 // limit for events within the size hints; nil otherwise.
@@ -359,11 +408,15 @@ func (c *compiler) rule(r *Rule) (*compiled, error) {
 	if err != nil {
 		return nil, fail("condition with exceptions", err)
 	}
-	p, err := c.program(a)
+	fast, err := c.fastProgram(a)
 	if err != nil {
 		return nil, fail("condition", err)
 	}
-	fast, err := c.fastProgram(a)
+	plan := c.eagerProgram
+	if fast != nil {
+		plan = c.lazyProgram
+	}
+	p, err := plan(a)
 	if err != nil {
 		return nil, fail("condition", err)
 	}
@@ -529,11 +582,13 @@ func (e *Engine) guardFor(c *compiled, k sensor.Kind) *guard {
 }
 
 func (c *compiled) eval(act *activation) (bool, error) {
-	p := c.match
+	var v ref.Val
+	var err error
 	if act.fast && c.fast != nil {
-		p = c.fast
+		v, _, err = c.fast.Eval(act)
+	} else {
+		v, err = c.match.Eval(act)
 	}
-	v, _, err := p.Eval(act)
 	if err != nil {
 		return false, err
 	}

@@ -218,3 +218,58 @@ rules:
 		t.Fatalf("%+v", res)
 	}
 }
+
+// TestTrackedProgramPlannedOnDemand: a fast rule's cost-tracked program
+// is planned only when an event outside the size hints comes, and then
+// judges as the fast one does and still enforces the cost limit.
+func TestTrackedProgramPlannedOnDemand(t *testing.T) {
+	rs := mustParse(t, `
+rules:
+  - id: T-ARGS
+    title: args
+    severity: low
+    kinds: [exec]
+    condition: process.args.exists(a, a == "-e")
+    output: 'ran ${process.name}'
+`)
+	e, err := New(rs, &Options{CostLimit: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.rules[0]
+	if c.fast == nil {
+		t.Fatal("rule has no fast program")
+	}
+	planned := func(p *program) bool { return p.p != nil }
+	if planned(c.match) || planned(c.output.parts[1].prog) {
+		t.Fatal("tracked condition or output planned at load")
+	}
+	small := &sensor.Event{Kind: sensor.KindExec, Process: sensor.Process{Name: "nc", Args: []string{"nc", "-e", "/bin/sh"}}}
+	if as := e.Match(small); len(as) != 1 || as[0].Output != "ran nc" {
+		t.Fatalf("within hints: %+v", as)
+	}
+	if planned(c.match) || !planned(c.output.parts[1].prog) {
+		t.Fatal("a match within the hints planned the tracked condition, or its output was not planned")
+	}
+	// Past the hints (16 times hintSize arguments): the tracked program,
+	// whose limit stops the scan of a list that long: an error, no alert.
+	big := &sensor.Event{Kind: sensor.KindExec, Process: sensor.Process{Name: "nc", Args: make([]string, 16*hintSize)}}
+	big.Process.Args[len(big.Process.Args)-1] = "-e"
+	if withinHints(big) {
+		t.Fatal("big event within the hints")
+	}
+	if as := e.Match(big); len(as) != 0 {
+		t.Fatalf("cost limit not enforced: %+v", as)
+	}
+	if !planned(c.match) || e.EvalErrors()["T-ARGS"] != 1 {
+		t.Fatalf("tracked program planned %v, errors %v", planned(c.match), e.EvalErrors())
+	}
+	// Few arguments, one longer than the hints: tracked, within the limit.
+	big.Process.Args = []string{strings.Repeat("x", hintSize+1), "-e"}
+	if withinHints(big) {
+		t.Fatal("event with a long argument within the hints")
+	}
+	if as := e.Match(big); len(as) != 1 {
+		t.Fatalf("tracked program: %+v", as)
+	}
+}

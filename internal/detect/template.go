@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
@@ -32,7 +31,7 @@ type template struct {
 
 type part struct {
 	text string
-	prog cel.Program // nil for literal text
+	prog *program // nil for literal text
 }
 
 // splitTemplate cuts src into literal text and expression sources.
@@ -113,7 +112,7 @@ func (c *compiler) template(src string) (*template, error) {
 			errs = append(errs, fmt.Errorf("${%s}: %w", exprs[i], err))
 			continue
 		}
-		p, err := c.program(a)
+		p, err := c.lazyProgram(a)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("${%s}: %w", exprs[i], err))
 			continue
@@ -130,7 +129,7 @@ func (t *template) render(act *activation) string {
 			b.WriteString(p.text)
 			continue
 		}
-		v, _, err := p.prog.Eval(act)
+		v, err := p.prog.Eval(act)
 		if err != nil {
 			b.WriteString("<?>")
 			continue

@@ -41,9 +41,11 @@ type Options struct {
 	// ExitGrace is how long an exited process stays in the cache; 0 means
 	// 5 s.
 	ExitGrace time.Duration
-	// EventBuffer is the capacity of the Events channel; 0 means 4096.
+	// EventBuffer is the capacity of the Events channel; 0 means 1024.
 	// When it is full the reader stops, the ring buffer fills and the
-	// kernel counts drops.
+	// kernel counts drops. The ring buffer is the deep queue (thousands of
+	// records); this one only absorbs the consumer's pauses, and its
+	// slots (an Event is ~300 bytes) are held for the sensor's life.
 	EventBuffer int
 	// Degraded forces degraded mode (process connector and /proc) even if
 	// eBPF could load; its value is the reason Mode reports.
@@ -123,7 +125,7 @@ func (o Options) withDefaults() Options {
 		o.ExitGrace = 5 * time.Second
 	}
 	if o.EventBuffer == 0 {
-		o.EventBuffer = 4096
+		o.EventBuffer = 1024
 	}
 	if o.ProcRoot == "" {
 		o.ProcRoot = "/proc"
