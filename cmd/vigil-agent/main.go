@@ -30,6 +30,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/agent"
 	"github.com/vigil-sec/vigil/internal/containers"
 	"github.com/vigil-sec/vigil/internal/guard"
+	"github.com/vigil-sec/vigil/internal/inventory"
 	"github.com/vigil-sec/vigil/internal/sensor"
 )
 
@@ -147,6 +148,7 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("bad --log-level %q", *logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	inventory.RouteExtractorLog(log)
 	if *server == "" && !*standalone {
 		return errors.New("--server is required (or --standalone)")
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	inv "github.com/vigil-sec/vigil/internal/inventory"
 	"github.com/vigil-sec/vigil/internal/server"
 	"github.com/vigil-sec/vigil/internal/vulndb"
 )
@@ -61,7 +62,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	silenceScalibr(log)
+	inv.RouteExtractorLog(log)
 	dbPath := *db
 	if dbPath == "" {
 		dbPath = env.getenv("VIGIL_DB")
