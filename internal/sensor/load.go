@@ -43,6 +43,8 @@ var syscallKinds = map[string]Kind{
 	"chmod": KindChmod, "fchmodat": KindChmod, "fchmodat2": KindChmod,
 	"setuid": KindSetUID, "setreuid": KindSetUID, "setresuid": KindSetUID, "setfsuid": KindSetUID,
 	"setgid": KindSetGID, "setregid": KindSetGID, "setresgid": KindSetGID, "setfsgid": KindSetGID,
+	"setuid16": KindSetUID, "setreuid16": KindSetUID, "setresuid16": KindSetUID, "setfsuid16": KindSetUID,
+	"setgid16": KindSetGID, "setregid16": KindSetGID, "setresgid16": KindSetGID, "setfsgid16": KindSetGID,
 	"capset": KindCapset, "ptrace": KindPtrace, "memfd_create": KindMemfd, "mount": KindMount,
 	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
 }
@@ -113,8 +115,10 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 }
 
 // attach fills the system call tables with the SYS_ENTER/SYS_EXIT
-// programs, then attaches the tracepoints: the sys_exit dispatcher before
-// sys_enter, so that every stash made at an entry has its exit seen.
+// programs — by native number (enter_calls, exit_calls) and by ia32
+// number (enter_calls32, exit_calls32) — then attaches the tracepoints:
+// the sys_exit dispatcher before sys_enter, so that every stash made at an
+// entry has its exit seen.
 func (b *ebpfBackend) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) error {
 	var tracepoints, dispatchers []string
 	for name := range coll.Programs {
@@ -133,12 +137,21 @@ func (b *ebpfBackend) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) e
 			tracepoints = append(tracepoints, name)
 			continue
 		}
-		nr, ok := syscallNumbers[hookName(sec)]
-		if !ok {
-			return fmt.Errorf("program %s: no system call number for %q", name, hookName(sec))
+		sys := hookName(sec)
+		nr, native := syscallNumbers[sys]
+		nr32, compat := compatSyscallNumbers[sys]
+		if !native && !compat {
+			return fmt.Errorf("program %s: no system call number for %q", name, sys)
 		}
-		if err := coll.Maps[table].Put(nr, coll.Programs[name]); err != nil {
-			return fmt.Errorf("program %s: into %s[%d]: %w", name, table, nr, err)
+		if native {
+			if err := coll.Maps[table].Put(nr, coll.Programs[name]); err != nil {
+				return fmt.Errorf("program %s: into %s[%d]: %w", name, table, nr, err)
+			}
+		}
+		if compat {
+			if err := coll.Maps[table+"32"].Put(nr32, coll.Programs[name]); err != nil {
+				return fmt.Errorf("program %s: into %s32[%d]: %w", name, table, nr32, err)
+			}
 		}
 	}
 	slices.SortFunc(dispatchers, func(a, b string) int { // sys_exit first

@@ -18,3 +18,27 @@ var syscallNumbers = map[string]uint32{
 	"capset": unix.SYS_CAPSET, "ptrace": unix.SYS_PTRACE, "memfd_create": unix.SYS_MEMFD_CREATE, "mount": unix.SYS_MOUNT,
 	"bpf": unix.SYS_BPF, "init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE,
 }
+
+// compatSyscallNumbers are the ia32 numbers of the same calls, for a
+// 32-bit program's system calls or a 64-bit program's int 0x80: the
+// dispatchers tail-call through a second pair of tables for those, and
+// the programs read the ia32 argument registers. Where ia32 has both an
+// original 16-bit-id call and a 32-bit one (setuid, setuid32), the
+// 32-bit one runs the program of the name and the 16-bit one a program of
+// its own (setuid16: its 0xffff means -1). ia32 has no accept of its own
+// (accept4, or socketcall). x/sys/unix has these numbers only in 386
+// builds, hence the literals (arch/x86/entry/syscalls/syscall_32.tbl;
+// TestCompatSyscallNumbers checks them against <asm/unistd_32.h>).
+var compatSyscallNumbers = map[string]uint32{
+	"connect": 362, "accept4": 364, "bind": 361, "listen": 363,
+	"open": 5, "openat": 295, "openat2": 437, "creat": 8,
+	"unlink": 10, "unlinkat": 301, "rmdir": 40,
+	"rename": 38, "renameat": 302, "renameat2": 353,
+	"chmod": 15, "fchmodat": 306, "fchmodat2": 452,
+	"setuid": 213, "setreuid": 203, "setresuid": 208, "setfsuid": 215,
+	"setgid": 214, "setregid": 204, "setresgid": 210, "setfsgid": 216,
+	"setuid16": 23, "setreuid16": 70, "setresuid16": 164, "setfsuid16": 138,
+	"setgid16": 46, "setregid16": 71, "setresgid16": 170, "setfsgid16": 139,
+	"capset": 185, "ptrace": 26, "memfd_create": 356, "mount": 21,
+	"bpf": 357, "init_module": 128, "finit_module": 350,
+}

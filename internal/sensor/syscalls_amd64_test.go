@@ -1,6 +1,8 @@
 package sensor
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,8 +32,13 @@ func TestSyscallTables(t *testing.T) {
 			continue
 		}
 		sys := hookName(p.SectionName)
-		if _, ok := syscallNumbers[sys]; !ok {
+		_, native := syscallNumbers[sys]
+		_, compat := compatSyscallNumbers[sys]
+		if !native && !strings.HasSuffix(sys, "16") {
 			t.Errorf("program %s: no number for %q", name, sys)
+		}
+		if !compat && sys != "accept" { // ia32 has no accept of its own
+			t.Errorf("program %s: no ia32 number for %q", name, sys)
 		}
 		if _, ok := syscallKinds[sys]; !ok {
 			t.Errorf("program %s: no kind for %q", name, sys)
@@ -39,5 +46,44 @@ func TestSyscallTables(t *testing.T) {
 	}
 	if dispatchers != 2 {
 		t.Errorf("%d dispatchers, want sys_enter and sys_exit", dispatchers)
+	}
+}
+
+// TestCompatSyscallNumbers checks the ia32 table against the C library's
+// <asm/unistd_32.h> where it is installed (linux-libc-dev).
+func TestCompatSyscallNumbers(t *testing.T) {
+	const header = "/usr/include/x86_64-linux-gnu/asm/unistd_32.h"
+	b, err := os.ReadFile(header)
+	if err != nil {
+		t.Skipf("skipping: no %s to check against (linux-libc-dev): %v", header, err)
+	}
+	nrs := map[string]uint32{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[0] == "#define" && strings.HasPrefix(f[1], "__NR_") {
+			if n, err := strconv.ParseUint(f[2], 10, 32); err == nil {
+				nrs[strings.TrimPrefix(f[1], "__NR_")] = uint32(n)
+			}
+		}
+	}
+	for name, nr := range compatSyscallNumbers {
+		cname := name
+		switch {
+		case strings.HasSuffix(name, "16"): // the original 16-bit-id call
+			cname = strings.TrimSuffix(name, "16")
+		case strings.HasPrefix(name, "set") && (strings.HasSuffix(name, "uid") || strings.HasSuffix(name, "gid")):
+			cname = name + "32"
+		}
+		want, ok := nrs[cname]
+		if !ok {
+			if name == "fchmodat2" && nr == 452 { // newer than some headers; one number on every architecture
+				continue
+			}
+			t.Errorf("%s: no __NR_%s in %s", name, cname, header)
+			continue
+		}
+		if nr != want {
+			t.Errorf("%s: ia32 number %d, %s says __NR_%s %d", name, nr, header, cname, want)
+		}
 	}
 }

@@ -18,8 +18,10 @@ import (
 const (
 	SensorMapDrops             = "drops"
 	SensorMapEnterCalls        = "enter_calls"
+	SensorMapEnterCalls32      = "enter_calls32"
 	SensorMapEvents            = "events"
 	SensorMapExitCalls         = "exit_calls"
+	SensorMapExitCalls32       = "exit_calls32"
 	SensorMapInflights         = "inflights"
 	SensorMapKeybuf            = "keybuf"
 	SensorMapKnownCgroups      = "known_cgroups"
@@ -52,13 +54,21 @@ const (
 	SensorProgEnterRenameat2   = "enter_renameat2"
 	SensorProgEnterRmdir       = "enter_rmdir"
 	SensorProgEnterSetfsgid    = "enter_setfsgid"
+	SensorProgEnterSetfsgid16  = "enter_setfsgid16"
 	SensorProgEnterSetfsuid    = "enter_setfsuid"
+	SensorProgEnterSetfsuid16  = "enter_setfsuid16"
 	SensorProgEnterSetgid      = "enter_setgid"
+	SensorProgEnterSetgid16    = "enter_setgid16"
 	SensorProgEnterSetregid    = "enter_setregid"
+	SensorProgEnterSetregid16  = "enter_setregid16"
 	SensorProgEnterSetresgid   = "enter_setresgid"
+	SensorProgEnterSetresgid16 = "enter_setresgid16"
 	SensorProgEnterSetresuid   = "enter_setresuid"
+	SensorProgEnterSetresuid16 = "enter_setresuid16"
 	SensorProgEnterSetreuid    = "enter_setreuid"
+	SensorProgEnterSetreuid16  = "enter_setreuid16"
 	SensorProgEnterSetuid      = "enter_setuid"
+	SensorProgEnterSetuid16    = "enter_setuid16"
 	SensorProgEnterUnlink      = "enter_unlink"
 	SensorProgEnterUnlinkat    = "enter_unlinkat"
 	SensorProgExitAccept       = "exit_accept"
@@ -85,13 +95,21 @@ const (
 	SensorProgExitRenameat2    = "exit_renameat2"
 	SensorProgExitRmdir        = "exit_rmdir"
 	SensorProgExitSetfsgid     = "exit_setfsgid"
+	SensorProgExitSetfsgid16   = "exit_setfsgid16"
 	SensorProgExitSetfsuid     = "exit_setfsuid"
+	SensorProgExitSetfsuid16   = "exit_setfsuid16"
 	SensorProgExitSetgid       = "exit_setgid"
+	SensorProgExitSetgid16     = "exit_setgid16"
 	SensorProgExitSetregid     = "exit_setregid"
+	SensorProgExitSetregid16   = "exit_setregid16"
 	SensorProgExitSetresgid    = "exit_setresgid"
+	SensorProgExitSetresgid16  = "exit_setresgid16"
 	SensorProgExitSetresuid    = "exit_setresuid"
+	SensorProgExitSetresuid16  = "exit_setresuid16"
 	SensorProgExitSetreuid     = "exit_setreuid"
+	SensorProgExitSetreuid16   = "exit_setreuid16"
 	SensorProgExitSetuid       = "exit_setuid"
+	SensorProgExitSetuid16     = "exit_setuid16"
 	SensorProgExitUnlink       = "exit_unlink"
 	SensorProgExitUnlinkat     = "exit_unlinkat"
 	SensorProgRtpFork          = "rtp_fork"
@@ -168,13 +186,21 @@ type SensorProgramSpecs struct {
 	EnterRenameat2   *ebpf.ProgramSpec `ebpf:"enter_renameat2"`
 	EnterRmdir       *ebpf.ProgramSpec `ebpf:"enter_rmdir"`
 	EnterSetfsgid    *ebpf.ProgramSpec `ebpf:"enter_setfsgid"`
+	EnterSetfsgid16  *ebpf.ProgramSpec `ebpf:"enter_setfsgid16"`
 	EnterSetfsuid    *ebpf.ProgramSpec `ebpf:"enter_setfsuid"`
+	EnterSetfsuid16  *ebpf.ProgramSpec `ebpf:"enter_setfsuid16"`
 	EnterSetgid      *ebpf.ProgramSpec `ebpf:"enter_setgid"`
+	EnterSetgid16    *ebpf.ProgramSpec `ebpf:"enter_setgid16"`
 	EnterSetregid    *ebpf.ProgramSpec `ebpf:"enter_setregid"`
+	EnterSetregid16  *ebpf.ProgramSpec `ebpf:"enter_setregid16"`
 	EnterSetresgid   *ebpf.ProgramSpec `ebpf:"enter_setresgid"`
+	EnterSetresgid16 *ebpf.ProgramSpec `ebpf:"enter_setresgid16"`
 	EnterSetresuid   *ebpf.ProgramSpec `ebpf:"enter_setresuid"`
+	EnterSetresuid16 *ebpf.ProgramSpec `ebpf:"enter_setresuid16"`
 	EnterSetreuid    *ebpf.ProgramSpec `ebpf:"enter_setreuid"`
+	EnterSetreuid16  *ebpf.ProgramSpec `ebpf:"enter_setreuid16"`
 	EnterSetuid      *ebpf.ProgramSpec `ebpf:"enter_setuid"`
+	EnterSetuid16    *ebpf.ProgramSpec `ebpf:"enter_setuid16"`
 	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.ProgramSpec `ebpf:"exit_accept"`
@@ -201,13 +227,21 @@ type SensorProgramSpecs struct {
 	ExitRenameat2    *ebpf.ProgramSpec `ebpf:"exit_renameat2"`
 	ExitRmdir        *ebpf.ProgramSpec `ebpf:"exit_rmdir"`
 	ExitSetfsgid     *ebpf.ProgramSpec `ebpf:"exit_setfsgid"`
+	ExitSetfsgid16   *ebpf.ProgramSpec `ebpf:"exit_setfsgid16"`
 	ExitSetfsuid     *ebpf.ProgramSpec `ebpf:"exit_setfsuid"`
+	ExitSetfsuid16   *ebpf.ProgramSpec `ebpf:"exit_setfsuid16"`
 	ExitSetgid       *ebpf.ProgramSpec `ebpf:"exit_setgid"`
+	ExitSetgid16     *ebpf.ProgramSpec `ebpf:"exit_setgid16"`
 	ExitSetregid     *ebpf.ProgramSpec `ebpf:"exit_setregid"`
+	ExitSetregid16   *ebpf.ProgramSpec `ebpf:"exit_setregid16"`
 	ExitSetresgid    *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
+	ExitSetresgid16  *ebpf.ProgramSpec `ebpf:"exit_setresgid16"`
 	ExitSetresuid    *ebpf.ProgramSpec `ebpf:"exit_setresuid"`
+	ExitSetresuid16  *ebpf.ProgramSpec `ebpf:"exit_setresuid16"`
 	ExitSetreuid     *ebpf.ProgramSpec `ebpf:"exit_setreuid"`
+	ExitSetreuid16   *ebpf.ProgramSpec `ebpf:"exit_setreuid16"`
 	ExitSetuid       *ebpf.ProgramSpec `ebpf:"exit_setuid"`
+	ExitSetuid16     *ebpf.ProgramSpec `ebpf:"exit_setuid16"`
 	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.ProgramSpec `ebpf:"rtp_fork"`
@@ -224,8 +258,10 @@ type SensorProgramSpecs struct {
 type SensorMapSpecs struct {
 	Drops        *ebpf.MapSpec `ebpf:"drops"`
 	EnterCalls   *ebpf.MapSpec `ebpf:"enter_calls"`
+	EnterCalls32 *ebpf.MapSpec `ebpf:"enter_calls32"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	ExitCalls    *ebpf.MapSpec `ebpf:"exit_calls"`
+	ExitCalls32  *ebpf.MapSpec `ebpf:"exit_calls32"`
 	Inflights    *ebpf.MapSpec `ebpf:"inflights"`
 	Keybuf       *ebpf.MapSpec `ebpf:"keybuf"`
 	KnownCgroups *ebpf.MapSpec `ebpf:"known_cgroups"`
@@ -264,8 +300,10 @@ func (o *SensorObjects) Close() error {
 type SensorMaps struct {
 	Drops        *ebpf.Map `ebpf:"drops"`
 	EnterCalls   *ebpf.Map `ebpf:"enter_calls"`
+	EnterCalls32 *ebpf.Map `ebpf:"enter_calls32"`
 	Events       *ebpf.Map `ebpf:"events"`
 	ExitCalls    *ebpf.Map `ebpf:"exit_calls"`
+	ExitCalls32  *ebpf.Map `ebpf:"exit_calls32"`
 	Inflights    *ebpf.Map `ebpf:"inflights"`
 	Keybuf       *ebpf.Map `ebpf:"keybuf"`
 	KnownCgroups *ebpf.Map `ebpf:"known_cgroups"`
@@ -280,8 +318,10 @@ func (m *SensorMaps) Close() error {
 	return _SensorClose(
 		m.Drops,
 		m.EnterCalls,
+		m.EnterCalls32,
 		m.Events,
 		m.ExitCalls,
+		m.ExitCalls32,
 		m.Inflights,
 		m.Keybuf,
 		m.KnownCgroups,
@@ -327,13 +367,21 @@ type SensorPrograms struct {
 	EnterRenameat2   *ebpf.Program `ebpf:"enter_renameat2"`
 	EnterRmdir       *ebpf.Program `ebpf:"enter_rmdir"`
 	EnterSetfsgid    *ebpf.Program `ebpf:"enter_setfsgid"`
+	EnterSetfsgid16  *ebpf.Program `ebpf:"enter_setfsgid16"`
 	EnterSetfsuid    *ebpf.Program `ebpf:"enter_setfsuid"`
+	EnterSetfsuid16  *ebpf.Program `ebpf:"enter_setfsuid16"`
 	EnterSetgid      *ebpf.Program `ebpf:"enter_setgid"`
+	EnterSetgid16    *ebpf.Program `ebpf:"enter_setgid16"`
 	EnterSetregid    *ebpf.Program `ebpf:"enter_setregid"`
+	EnterSetregid16  *ebpf.Program `ebpf:"enter_setregid16"`
 	EnterSetresgid   *ebpf.Program `ebpf:"enter_setresgid"`
+	EnterSetresgid16 *ebpf.Program `ebpf:"enter_setresgid16"`
 	EnterSetresuid   *ebpf.Program `ebpf:"enter_setresuid"`
+	EnterSetresuid16 *ebpf.Program `ebpf:"enter_setresuid16"`
 	EnterSetreuid    *ebpf.Program `ebpf:"enter_setreuid"`
+	EnterSetreuid16  *ebpf.Program `ebpf:"enter_setreuid16"`
 	EnterSetuid      *ebpf.Program `ebpf:"enter_setuid"`
+	EnterSetuid16    *ebpf.Program `ebpf:"enter_setuid16"`
 	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.Program `ebpf:"exit_accept"`
@@ -360,13 +408,21 @@ type SensorPrograms struct {
 	ExitRenameat2    *ebpf.Program `ebpf:"exit_renameat2"`
 	ExitRmdir        *ebpf.Program `ebpf:"exit_rmdir"`
 	ExitSetfsgid     *ebpf.Program `ebpf:"exit_setfsgid"`
+	ExitSetfsgid16   *ebpf.Program `ebpf:"exit_setfsgid16"`
 	ExitSetfsuid     *ebpf.Program `ebpf:"exit_setfsuid"`
+	ExitSetfsuid16   *ebpf.Program `ebpf:"exit_setfsuid16"`
 	ExitSetgid       *ebpf.Program `ebpf:"exit_setgid"`
+	ExitSetgid16     *ebpf.Program `ebpf:"exit_setgid16"`
 	ExitSetregid     *ebpf.Program `ebpf:"exit_setregid"`
+	ExitSetregid16   *ebpf.Program `ebpf:"exit_setregid16"`
 	ExitSetresgid    *ebpf.Program `ebpf:"exit_setresgid"`
+	ExitSetresgid16  *ebpf.Program `ebpf:"exit_setresgid16"`
 	ExitSetresuid    *ebpf.Program `ebpf:"exit_setresuid"`
+	ExitSetresuid16  *ebpf.Program `ebpf:"exit_setresuid16"`
 	ExitSetreuid     *ebpf.Program `ebpf:"exit_setreuid"`
+	ExitSetreuid16   *ebpf.Program `ebpf:"exit_setreuid16"`
 	ExitSetuid       *ebpf.Program `ebpf:"exit_setuid"`
+	ExitSetuid16     *ebpf.Program `ebpf:"exit_setuid16"`
 	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.Program `ebpf:"rtp_fork"`
@@ -403,13 +459,21 @@ func (p *SensorPrograms) Close() error {
 		p.EnterRenameat2,
 		p.EnterRmdir,
 		p.EnterSetfsgid,
+		p.EnterSetfsgid16,
 		p.EnterSetfsuid,
+		p.EnterSetfsuid16,
 		p.EnterSetgid,
+		p.EnterSetgid16,
 		p.EnterSetregid,
+		p.EnterSetregid16,
 		p.EnterSetresgid,
+		p.EnterSetresgid16,
 		p.EnterSetresuid,
+		p.EnterSetresuid16,
 		p.EnterSetreuid,
+		p.EnterSetreuid16,
 		p.EnterSetuid,
+		p.EnterSetuid16,
 		p.EnterUnlink,
 		p.EnterUnlinkat,
 		p.ExitAccept,
@@ -436,13 +500,21 @@ func (p *SensorPrograms) Close() error {
 		p.ExitRenameat2,
 		p.ExitRmdir,
 		p.ExitSetfsgid,
+		p.ExitSetfsgid16,
 		p.ExitSetfsuid,
+		p.ExitSetfsuid16,
 		p.ExitSetgid,
+		p.ExitSetgid16,
 		p.ExitSetregid,
+		p.ExitSetregid16,
 		p.ExitSetresgid,
+		p.ExitSetresgid16,
 		p.ExitSetresuid,
+		p.ExitSetresuid16,
 		p.ExitSetreuid,
+		p.ExitSetreuid16,
 		p.ExitSetuid,
+		p.ExitSetuid16,
 		p.ExitUnlink,
 		p.ExitUnlinkat,
 		p.RtpFork,
