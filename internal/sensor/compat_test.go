@@ -28,6 +28,8 @@ static const char path[] = %q;
 static const char moved[] = %q;
 static const char memname[] = "vigil-compat";
 static const unsigned char addr[16] = {2, 0, %d, %d, 127, 0, 0, 1};
+static const unsigned char any[16] = {2, 0, 0, 0, 127, 0, 0, 1}; /* 127.0.0.1, any port */
+static unsigned int sargs[3]; /* socketcall's argument words: below 4 GiB */
 
 void _start(void)
 {
@@ -39,6 +41,14 @@ void _start(void)
 	sys32(356, (long)memname, 0, 0);                  /* memfd_create */
 	long s = sys32(359, 2, 1, 0);                     /* socket(AF_INET, SOCK_STREAM) */
 	sys32(362, s, (long)addr, 16);                    /* connect */
+	s = sys32(359, 2, 1, 0);
+	sargs[0] = s, sargs[1] = (unsigned int)(long)addr, sargs[2] = 16;
+	sys32(102, 3, (long)sargs, 0);                    /* socketcall(SYS_CONNECT) */
+	s = sys32(359, 2, 1, 0);
+	sargs[0] = s, sargs[1] = (unsigned int)(long)any, sargs[2] = 16;
+	sys32(102, 2, (long)sargs, 0);                    /* socketcall(SYS_BIND) */
+	sargs[1] = 7;
+	sys32(102, 4, (long)sargs, 0);                    /* socketcall(SYS_LISTEN) */
 	sys32(46, 65534, 0, 0);                           /* setgid, 16-bit ids */
 	sys32(213, 65534, 0, 0);                          /* setuid32 */
 	sys32(1, 0, 0, 0);                                /* exit */
@@ -47,8 +57,9 @@ void _start(void)
 }
 `
 
-// TestCompatSyscalls: file, memfd, network and credential calls made
-// through the ia32 entry are seen as the native ones are, and a path on a
+// TestCompatSyscalls: file, memfd, network (direct and through
+// socketcall) and credential calls made through the ia32 entry are seen
+// as the native ones are, and a path on a
 // page not yet faulted in is read at the call's exit.
 func TestCompatSyscalls(t *testing.T) {
 	clang, err := exec.LookPath("clang")
@@ -78,7 +89,7 @@ func TestCompatSyscalls(t *testing.T) {
 	}
 
 	c := startSensor(t, Options{WatchedPaths: []string{watched},
-		Kinds: []Kind{KindExec, KindOpen, KindChmod, KindRename, KindUnlink, KindMemfd, KindConnect, KindSetUID, KindSetGID}}, true)
+		Kinds: []Kind{KindExec, KindOpen, KindChmod, KindRename, KindUnlink, KindMemfd, KindConnect, KindBind, KindListen, KindSetUID, KindSetGID}}, true)
 	cmd := exec.Command(bin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", bin, err, out)
@@ -97,8 +108,16 @@ func TestCompatSyscalls(t *testing.T) {
 	})
 	c.waitFor(t, "ia32 unlink", func(e Event) bool { return mine(e) && e.Kind == KindUnlink && e.File.Path == moved && e.Result == 0 })
 	c.waitFor(t, "ia32 memfd_create", func(e Event) bool { return mine(e) && e.Kind == KindMemfd && e.Args["name"] == "vigil-compat" })
-	c.waitFor(t, "ia32 connect", func(e Event) bool {
+	connects := func(e Event) bool {
 		return mine(e) && e.Kind == KindConnect && e.Network.DstAddr == "127.0.0.1" && e.Network.DstPort == uint16(port)
+	}
+	direct := c.waitFor(t, "ia32 connect", connects)
+	c.waitFor(t, "ia32 socketcall connect", func(e Event) bool { return connects(e) && e.Network.SrcPort != direct.Network.SrcPort })
+	c.waitFor(t, "ia32 socketcall bind", func(e Event) bool {
+		return mine(e) && e.Kind == KindBind && e.Network.SrcAddr == "127.0.0.1" && e.Result == 0
+	})
+	c.waitFor(t, "ia32 socketcall listen", func(e Event) bool { // on the port bind chose
+		return mine(e) && e.Kind == KindListen && e.Network.SrcAddr == "127.0.0.1" && e.Network.SrcPort != 0 && e.Result == 0
 	})
 	c.waitFor(t, "ia32 setgid (16-bit)", func(e Event) bool { return mine(e) && e.Kind == KindSetGID && e.Cred.GID == 65534 })
 	c.waitFor(t, "ia32 setuid32", func(e Event) bool { return mine(e) && e.Kind == KindSetUID && e.Cred.UID == 65534 })

@@ -34,8 +34,11 @@ type ebpfBackend struct {
 
 // syscallKinds maps the syscalls the programs hook to the kind they
 // report; programs of kinds not enabled are neither loaded nor attached.
+// ia32's socketcall reports the kinds of socketcallKinds (the first is
+// its entry here): it is loaded while any of them is enabled.
 var syscallKinds = map[string]Kind{
-	"connect": KindConnect, "accept": KindAccept, "accept4": KindAccept,
+	"socketcall": KindConnect,
+	"connect":    KindConnect, "accept": KindAccept, "accept4": KindAccept,
 	"bind": KindBind, "listen": KindListen, "inet_sock_set_state": KindTCPState,
 	"open": KindOpen, "openat": KindOpen, "openat2": KindOpen, "creat": KindOpen,
 	"unlink": KindUnlink, "unlinkat": KindUnlink, "rmdir": KindUnlink,
@@ -48,6 +51,8 @@ var syscallKinds = map[string]Kind{
 	"capset": KindCapset, "ptrace": KindPtrace, "memfd_create": KindMemfd, "mount": KindMount,
 	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
 }
+
+var socketcallKinds = map[string][]Kind{"socketcall": {KindConnect, KindBind, KindListen, KindAccept}}
 
 // hookName is the syscall or tracepoint a program's section names.
 func hookName(section string) string {
@@ -83,7 +88,7 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 	}
 	spec.Maps["events"].MaxEntries = uint32(o.RingBufferSize)
 	for name, p := range spec.Programs {
-		if k, ok := syscallKinds[hookName(p.SectionName)]; ok && !o.enabled(k) {
+		if k, ok := syscallKinds[hookName(p.SectionName)]; ok && !o.enabled(k) && !o.enabledAny(socketcallKinds[hookName(p.SectionName)]) {
 			delete(spec.Programs, name)
 		}
 	}

@@ -26,11 +26,12 @@ var syscallNumbers = map[string]uint32{
 // original 16-bit-id call and a 32-bit one (setuid, setuid32), the
 // 32-bit one runs the program of the name and the 16-bit one a program of
 // its own (setuid16: its 0xffff means -1). ia32 has no accept of its own
-// (accept4, or socketcall). x/sys/unix has these numbers only in 386
+// (accept4, or socketcall); socketcall, the multiplexed socket entry, has
+// no native counterpart. x/sys/unix has these numbers only in 386
 // builds, hence the literals (arch/x86/entry/syscalls/syscall_32.tbl;
 // TestCompatSyscallNumbers checks them against <asm/unistd_32.h>).
 var compatSyscallNumbers = map[string]uint32{
-	"connect": 362, "accept4": 364, "bind": 361, "listen": 363,
+	"connect": 362, "accept4": 364, "bind": 361, "listen": 363, "socketcall": 102,
 	"open": 5, "openat": 295, "openat2": 437, "creat": 8,
 	"unlink": 10, "unlinkat": 301, "rmdir": 40,
 	"rename": 38, "renameat": 302, "renameat2": 353,

@@ -926,6 +926,75 @@ SYS_EXIT(accept4, exit_accept4) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
 SYS_ENTER(accept, enter_accept) { stash(ctx, RK_ACCEPT, 3); return 0; }
 SYS_EXIT(accept, exit_accept) { net_exit(ctx, RK_ACCEPT, 0); return 0; }
 
+// socketcall (ia32 only: no native number) is the one entry older 32-bit
+// code — and most 32-bit shellcode — makes every socket call through:
+// socketcall(call, args) with args an array of 32-bit words in user
+// memory. Its connect, bind, listen, accept and accept4 are stashed with
+// their arguments unpacked, as the direct calls stash theirs.
+static __always_inline void socketcall_stash(struct sysenter *ctx, u32 kind, int nargs)
+{
+	u32 a[4] = {};
+	struct sysenter c = {};
+	long err;
+	if (nargs == 2)
+		err = bpf_probe_read_user(a, 2 * sizeof(u32), (void *)ctx->args[1]);
+	else if (nargs == 3)
+		err = bpf_probe_read_user(a, 3 * sizeof(u32), (void *)ctx->args[1]);
+	else
+		err = bpf_probe_read_user(a, 4 * sizeof(u32), (void *)ctx->args[1]);
+	if (err)
+		return;
+	c.args[0] = a[0];
+	c.args[1] = a[1];
+	c.args[2] = a[2];
+	c.args[3] = a[3];
+	stash(&c, kind, nargs);
+}
+
+SYS_ENTER(socketcall, enter_socketcall)
+{
+	switch (ctx->args[0]) {
+	case 2: // SYS_BIND
+		socketcall_stash(ctx, RK_BIND, 3);
+		break;
+	case 3: // SYS_CONNECT
+		socketcall_stash(ctx, RK_CONNECT, 3);
+		break;
+	case 4: // SYS_LISTEN
+		socketcall_stash(ctx, RK_LISTEN, 2);
+		break;
+	case 5: // SYS_ACCEPT
+		socketcall_stash(ctx, RK_ACCEPT, 3);
+		break;
+	case 18: // SYS_ACCEPT4
+		socketcall_stash(ctx, RK_ACCEPT, 4);
+		break;
+	}
+	return 0;
+}
+
+SYS_EXIT(socketcall, exit_socketcall)
+{
+	// The call number is still in the saved bx.
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	switch ((u32)regs->bx) {
+	case 2:
+		net_exit(ctx, RK_BIND, 1);
+		break;
+	case 3:
+		net_exit(ctx, RK_CONNECT, 1);
+		break;
+	case 4:
+		net_exit(ctx, RK_LISTEN, 0);
+		break;
+	case 5:
+	case 18:
+		net_exit(ctx, RK_ACCEPT, 0);
+		break;
+	}
+	return 0;
+}
+
 SEC("tracepoint/sock/inet_sock_set_state")
 int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {

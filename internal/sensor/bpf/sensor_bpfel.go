@@ -69,6 +69,7 @@ const (
 	SensorProgEnterSetreuid16  = "enter_setreuid16"
 	SensorProgEnterSetuid      = "enter_setuid"
 	SensorProgEnterSetuid16    = "enter_setuid16"
+	SensorProgEnterSocketcall  = "enter_socketcall"
 	SensorProgEnterUnlink      = "enter_unlink"
 	SensorProgEnterUnlinkat    = "enter_unlinkat"
 	SensorProgExitAccept       = "exit_accept"
@@ -110,6 +111,7 @@ const (
 	SensorProgExitSetreuid16   = "exit_setreuid16"
 	SensorProgExitSetuid       = "exit_setuid"
 	SensorProgExitSetuid16     = "exit_setuid16"
+	SensorProgExitSocketcall   = "exit_socketcall"
 	SensorProgExitUnlink       = "exit_unlink"
 	SensorProgExitUnlinkat     = "exit_unlinkat"
 	SensorProgRtpFork          = "rtp_fork"
@@ -201,6 +203,7 @@ type SensorProgramSpecs struct {
 	EnterSetreuid16  *ebpf.ProgramSpec `ebpf:"enter_setreuid16"`
 	EnterSetuid      *ebpf.ProgramSpec `ebpf:"enter_setuid"`
 	EnterSetuid16    *ebpf.ProgramSpec `ebpf:"enter_setuid16"`
+	EnterSocketcall  *ebpf.ProgramSpec `ebpf:"enter_socketcall"`
 	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.ProgramSpec `ebpf:"exit_accept"`
@@ -242,6 +245,7 @@ type SensorProgramSpecs struct {
 	ExitSetreuid16   *ebpf.ProgramSpec `ebpf:"exit_setreuid16"`
 	ExitSetuid       *ebpf.ProgramSpec `ebpf:"exit_setuid"`
 	ExitSetuid16     *ebpf.ProgramSpec `ebpf:"exit_setuid16"`
+	ExitSocketcall   *ebpf.ProgramSpec `ebpf:"exit_socketcall"`
 	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.ProgramSpec `ebpf:"rtp_fork"`
@@ -382,6 +386,7 @@ type SensorPrograms struct {
 	EnterSetreuid16  *ebpf.Program `ebpf:"enter_setreuid16"`
 	EnterSetuid      *ebpf.Program `ebpf:"enter_setuid"`
 	EnterSetuid16    *ebpf.Program `ebpf:"enter_setuid16"`
+	EnterSocketcall  *ebpf.Program `ebpf:"enter_socketcall"`
 	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.Program `ebpf:"exit_accept"`
@@ -423,6 +428,7 @@ type SensorPrograms struct {
 	ExitSetreuid16   *ebpf.Program `ebpf:"exit_setreuid16"`
 	ExitSetuid       *ebpf.Program `ebpf:"exit_setuid"`
 	ExitSetuid16     *ebpf.Program `ebpf:"exit_setuid16"`
+	ExitSocketcall   *ebpf.Program `ebpf:"exit_socketcall"`
 	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.Program `ebpf:"rtp_fork"`
@@ -474,6 +480,7 @@ func (p *SensorPrograms) Close() error {
 		p.EnterSetreuid16,
 		p.EnterSetuid,
 		p.EnterSetuid16,
+		p.EnterSocketcall,
 		p.EnterUnlink,
 		p.EnterUnlinkat,
 		p.ExitAccept,
@@ -515,6 +522,7 @@ func (p *SensorPrograms) Close() error {
 		p.ExitSetreuid16,
 		p.ExitSetuid,
 		p.ExitSetuid16,
+		p.ExitSocketcall,
 		p.ExitUnlink,
 		p.ExitUnlinkat,
 		p.RtpFork,
