@@ -42,6 +42,9 @@ func releaseExecutable() int {
 	if err := unix.Stat("/proc/self/exe", &exe); err != nil {
 		return 0
 	}
+	// By device and inode; by path too, for a filesystem (overlayfs, in
+	// a container) whose mappings name the file underneath.
+	exePath, _ := os.Readlink("/proc/self/exe")
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0
@@ -55,7 +58,9 @@ func releaseExecutable() int {
 		if len(fs) < 6 || len(fs[1]) < 2 || fs[1][1] == 'w' {
 			continue
 		}
-		if ino, err := strconv.ParseUint(fs[4], 10, 64); err != nil || ino != exe.Ino || !sameDevice(fs[3], exe.Dev) {
+		ino, err := strconv.ParseUint(fs[4], 10, 64)
+		same := err == nil && ino == exe.Ino && sameDevice(fs[3], exe.Dev)
+		if !same && (exePath == "" || strings.Join(fs[5:], " ") != exePath) {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fs[0], "-")

@@ -284,15 +284,15 @@ func (c *compiler) eagerProgram(a *cel.Ast) (*program, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr := &program{p: p}
-	pr.once.Do(func() {})
-	return pr, nil
+	return &program{p: p}, nil
 }
 
 // Eval plans the program if it is not yet, then evaluates it.
 func (p *program) Eval(act *activation) (ref.Val, error) {
 	p.once.Do(func() {
-		p.p, p.err = p.c.program(p.ast)
+		if p.p == nil {
+			p.p, p.err = p.c.program(p.ast)
+		}
 		p.c, p.ast = nil, nil
 	})
 	if p.err != nil {

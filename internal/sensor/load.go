@@ -33,12 +33,10 @@ type ebpfBackend struct {
 }
 
 // syscallKinds maps the syscalls the programs hook to the kind they
-// report; programs of kinds not enabled are neither loaded nor attached.
-// ia32's socketcall reports the kinds of socketcallKinds (the first is
-// its entry here): it is loaded while any of them is enabled.
+// report; programs of kinds not enabled are neither loaded nor attached
+// (wantsHook).
 var syscallKinds = map[string]Kind{
-	"socketcall": KindConnect,
-	"connect":    KindConnect, "accept": KindAccept, "accept4": KindAccept,
+	"connect": KindConnect, "accept": KindAccept, "accept4": KindAccept,
 	"bind": KindBind, "listen": KindListen, "inet_sock_set_state": KindTCPState,
 	"open": KindOpen, "openat": KindOpen, "openat2": KindOpen, "creat": KindOpen,
 	"unlink": KindUnlink, "unlinkat": KindUnlink, "rmdir": KindUnlink,
@@ -52,7 +50,19 @@ var syscallKinds = map[string]Kind{
 	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
 }
 
-var socketcallKinds = map[string][]Kind{"socketcall": {KindConnect, KindBind, KindListen, KindAccept}}
+// multiKindSyscalls are the hooks that report several kinds: ia32's
+// socketcall, the entry of every socket call of older 32-bit code.
+var multiKindSyscalls = map[string][]Kind{"socketcall": {KindConnect, KindBind, KindListen, KindAccept}}
+
+// wantsHook says whether the programs of hook (a system call or
+// tracepoint) report a kind that is enabled.
+func (o *Options) wantsHook(hook string) bool {
+	if ks, ok := multiKindSyscalls[hook]; ok {
+		return slices.ContainsFunc(ks, o.enabled)
+	}
+	k, ok := syscallKinds[hook]
+	return !ok || o.enabled(k)
+}
 
 // hookName is the syscall or tracepoint a program's section names.
 func hookName(section string) string {
@@ -88,7 +98,7 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 	}
 	spec.Maps["events"].MaxEntries = uint32(o.RingBufferSize)
 	for name, p := range spec.Programs {
-		if k, ok := syscallKinds[hookName(p.SectionName)]; ok && !o.enabled(k) && !o.enabledAny(socketcallKinds[hookName(p.SectionName)]) {
+		if !o.wantsHook(hookName(p.SectionName)) {
 			delete(spec.Programs, name)
 		}
 	}

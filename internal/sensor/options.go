@@ -138,9 +138,6 @@ func (o *Options) enabled(k Kind) bool {
 	return o.Kinds == nil || slices.Contains(o.Kinds, k)
 }
 
-// enabledAny says whether any of ks is enabled.
-func (o *Options) enabledAny(ks []Kind) bool { return slices.ContainsFunc(ks, o.enabled) }
-
 // kernelPrefix is the part of a watched path the kernel matches: up to the
 // first '*'.
 func kernelPrefix(p string) string {

@@ -209,3 +209,22 @@ func TestFdExe(t *testing.T) {
 		}
 	}
 }
+
+func TestWantsHook(t *testing.T) {
+	o := Options{Kinds: []Kind{KindBind, KindExec}}
+	for hook, want := range map[string]bool{
+		"bind": true, "connect": false, "openat": false,
+		"socketcall":         true, // reports bind among others
+		"sched_process_exec": true, // not a syscall hook: always
+	} {
+		if got := o.wantsHook(hook); got != want {
+			t.Errorf("Kinds %v: wantsHook(%q) = %v, want %v", o.Kinds, hook, got, want)
+		}
+	}
+	if (&Options{Kinds: []Kind{KindOpen}}).wantsHook("socketcall") {
+		t.Error("socketcall loaded with no socket kind enabled")
+	}
+	if !(&Options{}).wantsHook("socketcall") {
+		t.Error("socketcall not loaded with every kind enabled")
+	}
+}
