@@ -20,6 +20,7 @@ pkgs=(
 	time             # bench/: GNU time for peak RSS
 	postgresql       # internal/store: the PostgreSQL dialect (scripts/postgres.sh starts it)
 	iproute2         # internal/server: TestNetworkCut's namespace and veth pair
+	clang            # internal/sensor: TestCompatSyscalls builds an int 0x80 program
 	systemd          # deploy: systemd-analyze verify of the unit files
 	chromium         # internal/console: the browser test (chromedp drives /usr/bin/chromium)
 	fonts-wqy-microhei # internal/console: Chinese glyphs in the screenshots

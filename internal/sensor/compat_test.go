@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/vigil-sec/vigil/internal/fixture"
 )
 
 // compatProgram is a static program without a C library that makes its
@@ -62,10 +64,7 @@ void _start(void)
 // as the native ones are, and a path on a
 // page not yet faulted in is read at the call's exit.
 func TestCompatSyscalls(t *testing.T) {
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("skipping: no clang to build the int 0x80 program (apt-get install clang)")
-	}
+	fixture.NeedTool(t, "clang")
 	dir := t.TempDir()
 	watched := filepath.Join(dir, "watched") + "/"
 	if err := os.MkdirAll(watched, 0o755); err != nil {
@@ -83,9 +82,9 @@ func TestCompatSyscalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "int80")
-	if out, err := exec.Command(clang, "-static", "-nostdlib", "-no-pie", "-fno-pic", "-fno-stack-protector", "-O1",
+	if out, err := exec.Command("clang", "-static", "-nostdlib", "-no-pie", "-fno-pic", "-fno-stack-protector", "-O1",
 		"-o", bin, src).CombinedOutput(); err != nil {
-		t.Skipf("skipping: clang cannot build a static x86-64 program here: %v\n%s", err, out)
+		t.Fatalf("clang cannot build a static x86-64 program: %v\n%s", err, out)
 	}
 
 	c := startSensor(t, Options{WatchedPaths: []string{watched},
