@@ -42,9 +42,13 @@ type result struct {
 	RSSAvgKiB      int64   `json:"rss_avg_kib"`
 	RSSMaxKiB      int64   `json:"rss_max_kib"`
 	RSSEndKiB      int64   `json:"rss_end_kib"`
-	HWMKiB         int64   `json:"hwm_kib"`
-	Samples        int     `json:"samples"`
-	Note           string  `json:"note,omitempty"`
+	// The highest sample's parts: anonymous, file-backed, shared.
+	RSSMaxAnonKiB  int64  `json:"rss_max_anon_kib,omitempty"`
+	RSSMaxFileKiB  int64  `json:"rss_max_file_kib,omitempty"`
+	RSSMaxShmemKiB int64  `json:"rss_max_shmem_kib,omitempty"`
+	HWMKiB         int64  `json:"hwm_kib"`
+	Samples        int    `json:"samples"`
+	Note           string `json:"note,omitempty"`
 }
 
 func main() {
@@ -136,13 +140,15 @@ func run(ctx context.Context, args []string) error {
 	t0 := time.Now()
 	var sum int64
 	for time.Since(t0) < *idle {
-		rss, _, err := procstat.Mem(pid)
+		m, err := procstat.ReadMemory(pid)
 		if err != nil {
 			return err
 		}
-		sum += rss
+		sum += m.RSS
 		res.Samples++
-		res.RSSMaxKiB = max(res.RSSMaxKiB, rss)
+		if m.RSS > res.RSSMaxKiB {
+			res.RSSMaxKiB, res.RSSMaxAnonKiB, res.RSSMaxFileKiB, res.RSSMaxShmemKiB = m.RSS, m.Anon, m.File, m.Shmem
+		}
 		if !wait(ctx, exited, min(*every, *idle-time.Since(t0))) {
 			return errors.New("interrupted or exited during the idle window")
 		}
@@ -155,11 +161,14 @@ func run(ctx context.Context, args []string) error {
 	res.CPUSeconds = c1 - c0
 	res.CPUPct = 100 * res.CPUSeconds / res.IdleSeconds
 	res.RSSAvgKiB = sum / int64(max(res.Samples, 1))
-	res.RSSEndKiB, res.HWMKiB, err = procstat.Mem(pid)
+	end, err := procstat.ReadMemory(pid)
 	if err != nil {
 		return err
 	}
-	res.RSSMaxKiB = max(res.RSSMaxKiB, res.RSSEndKiB)
+	res.RSSEndKiB, res.HWMKiB = end.RSS, end.HWM
+	if end.RSS > res.RSSMaxKiB {
+		res.RSSMaxKiB, res.RSSMaxAnonKiB, res.RSSMaxFileKiB, res.RSSMaxShmemKiB = end.RSS, end.Anon, end.File, end.Shmem
+	}
 	fmt.Fprintf(os.Stderr, "agentlight: %s idle %.0f s: CPU %.3f%% of one core, RSS avg %.1f MiB max %.1f MiB, VmHWM %.1f MiB\n",
 		*label, res.IdleSeconds, res.CPUPct, float64(res.RSSAvgKiB)/1024, float64(res.RSSMaxKiB)/1024, float64(res.HWMKiB)/1024)
 	b, err := json.MarshalIndent(res, "", "  ")

@@ -39,6 +39,9 @@ type LightResult struct {
 	RSSAvgKiB      int64   `json:"rss_avg_kib"`
 	RSSMaxKiB      int64   `json:"rss_max_kib"`
 	RSSEndKiB      int64   `json:"rss_end_kib"`
+	RSSMaxAnonKiB  int64   `json:"rss_max_anon_kib,omitempty"`
+	RSSMaxFileKiB  int64   `json:"rss_max_file_kib,omitempty"`
+	RSSMaxShmemKiB int64   `json:"rss_max_shmem_kib,omitempty"`
 	HWMKiB         int64   `json:"hwm_kib"`
 	Samples        int     `json:"samples"`
 	Note           string  `json:"note,omitempty"`
@@ -236,8 +239,17 @@ func writeReport(b *bytes.Buffer, env map[string]string, order []string, results
 		}
 		p("Agent lightness (%s: the real `vigil-agent`, idle %.0f s after its first inventory was acknowledged):\n\n", l.Label, l.IdleSeconds)
 		p("- idle CPU < 1%% of one core: %s\n", verdict(l.CPUPct < goalIdleCPU, "%.3f%% of one core", l.CPUPct))
+		parts := "" // older results have no breakdown
+		if l.RSSMaxAnonKiB+l.RSSMaxFileKiB > 0 {
+			parts = fmt.Sprintf(" (%.1f MiB anonymous, %.1f MiB file-backed: the executable's pages and, with the sensor, the eBPF ring buffer's mapping",
+				mib(l.RSSMaxAnonKiB), mib(l.RSSMaxFileKiB))
+			if l.RSSMaxShmemKiB > 0 {
+				parts += fmt.Sprintf("; %.1f MiB shared", mib(l.RSSMaxShmemKiB))
+			}
+			parts += ")"
+		}
 		p("- RSS < 50 MiB: %s\n", verdict(mib(l.RSSMaxKiB) < goalRSSMiB,
-			"%.1f MiB average and %.1f MiB highest during the idle window; %.1f MiB peak (VmHWM) including the first full inventory", mib(l.RSSAvgKiB), mib(l.RSSMaxKiB), mib(l.HWMKiB)))
+			"%.1f MiB average and %.1f MiB highest during the idle window%s; %.1f MiB peak (VmHWM) including the first full inventory", mib(l.RSSAvgKiB), mib(l.RSSMaxKiB), parts, mib(l.HWMKiB)))
 		if !strings.Contains(l.Command, "--runtime=false") {
 			// Issue 5 adds the eBPF sensor to this binary, on by default,
 			// with a budget of its own for the agent that runs it.

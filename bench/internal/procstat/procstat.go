@@ -41,9 +41,25 @@ func CPU(pid int) (float64, error) {
 
 // Mem returns VmRSS and VmHWM of a process in KiB.
 func Mem(pid int) (rss, hwm int64, err error) {
+	m, err := ReadMemory(pid)
+	return m.RSS, m.HWM, err
+}
+
+// Memory is a process's memory from /proc/PID/status, in KiB; RSS is
+// Anon + File + Shmem.
+type Memory struct {
+	RSS, HWM int64 // VmRSS, VmHWM
+	Anon     int64 // RssAnon: heap, stacks, the runtime's own
+	File     int64 // RssFile: pages of the executable, libraries and other mapped files (an eBPF map's too)
+	Shmem    int64 // RssShmem: shared memory
+}
+
+// ReadMemory reads a process's Memory.
+func ReadMemory(pid int) (Memory, error) {
+	var m Memory
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(line, ":")
@@ -57,10 +73,16 @@ func Mem(pid int) (rss, hwm int64, err error) {
 		n, _ := strconv.ParseInt(f[0], 10, 64)
 		switch k {
 		case "VmRSS":
-			rss = n
+			m.RSS = n
 		case "VmHWM":
-			hwm = n
+			m.HWM = n
+		case "RssAnon":
+			m.Anon = n
+		case "RssFile":
+			m.File = n
+		case "RssShmem":
+			m.Shmem = n
 		}
 	}
-	return rss, hwm, nil
+	return m, nil
 }
