@@ -130,6 +130,20 @@ func Run(ctx context.Context, cfg Config) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if _, ok := st.WAL(); ok {
+		wal := func() store.WALStats { w, _ := st.WAL(); return w }
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_store_wal_pages",
+				Help: "SQLite WAL size in pages at the last checkpoint; one that keeps growing means checkpoints do not keep up."},
+				func() float64 { return float64(wal().Pages) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_store_wal_uncopied_pages",
+				Help: "SQLite WAL pages not yet copied into the database file at the last checkpoint."},
+				func() float64 { return float64(wal().Left) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_store_checkpoint_failures_total",
+				Help: "SQLite WAL checkpoints that failed (a busy file, a full disk)."},
+				func() float64 { return float64(wal().Failures) }),
+		)
+	}
 	s.Assessor = assess.New(st, cfg.VulnDB, log.With("component", "assess"))
 	defer s.Assessor.Close()
 	// Notifications: new findings after an assessment, silent agents.

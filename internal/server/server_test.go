@@ -262,7 +262,7 @@ func TestQuickstart(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{"vigil_server_agents_connected 1", "vigil_server_agent_messages_total"} {
+	for _, m := range []string{"vigil_server_agents_connected 1", "vigil_server_agent_messages_total", "vigil_store_wal_pages", "vigil_store_checkpoint_failures_total 0"} {
 		if !strings.Contains(string(b), m) {
 			t.Errorf("/metrics lacks %q", m)
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +43,11 @@ type checkpointer struct {
 	db   *sql.DB
 	stop context.CancelFunc
 	done chan struct{}
+	// walPages is the WAL's size in pages at the last checkpoint, left
+	// the number of pages not yet copied by then, failures the count of
+	// checkpoints that failed (DB.WAL).
+	walPages, left atomic.Int64
+	failures       atomic.Uint64
 }
 
 func startCheckpointer(uri string) (*checkpointer, error) {
@@ -70,8 +76,11 @@ func (cp *checkpointer) run(ctx context.Context) {
 		case <-t.C:
 		}
 		// A failed checkpoint (a busy file, a full disk) leaves the WAL
-		// to the next one or to the writer's backstop; nothing is lost.
-		cp.checkpoint(ctx, "PASSIVE")
+		// to the next one or to the writer's backstop; nothing is lost,
+		// and DB.WAL counts it.
+		if err := cp.checkpoint(ctx, "PASSIVE"); err != nil && ctx.Err() == nil {
+			cp.failures.Add(1)
+		}
 	}
 }
 
@@ -81,7 +90,28 @@ func (cp *checkpointer) checkpoint(ctx context.Context, mode string) error {
 	if err := cp.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &log, &copied); err != nil {
 		return fmt.Errorf("store: checkpoint: %w", err)
 	}
+	if log >= 0 { // -1: not in WAL mode
+		cp.walPages.Store(int64(log))
+		cp.left.Store(int64(log - copied))
+	}
 	return nil
+}
+
+// WALStats is what an SQLite store's checkpointer last saw.
+type WALStats struct {
+	Pages    int64  // WAL size in pages at the last checkpoint
+	Left     int64  // of those, pages not yet copied into the database file
+	Failures uint64 // checkpoints that failed (a busy file, a full disk)
+}
+
+// WAL reports the WAL of an SQLite store; ok is false for PostgreSQL. A
+// WAL that keeps growing, or failures that keep counting, mean
+// checkpoints do not keep up (a reader that never ends, a full disk).
+func (db *DB) WAL() (st WALStats, ok bool) {
+	if db.cp == nil {
+		return st, false
+	}
+	return WALStats{Pages: db.cp.walPages.Load(), Left: db.cp.left.Load(), Failures: db.cp.failures.Load()}, true
 }
 
 // close stops the checkpointer, copies the whole WAL into the database

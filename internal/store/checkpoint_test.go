@@ -58,6 +58,10 @@ func TestCheckpointer(t *testing.T) {
 		}
 	}
 	most = max(most, walSize())
+	time.Sleep(checkpointEvery + 100*time.Millisecond)
+	if st, ok := db.WAL(); !ok || st.Pages <= 0 || st.Left < 0 || st.Left > st.Pages || st.Failures != 0 {
+		t.Errorf("WAL() = %+v, %v after writes; want pages seen, none failed", st, ok)
+	}
 	if most > bound {
 		t.Errorf("WAL grew to %d bytes, over %d: not checkpointed", most, bound)
 	}
@@ -73,4 +77,18 @@ func TestCheckpointer(t *testing.T) {
 	if n != (4*20+500)*100 {
 		t.Errorf("%d events after Close and Open, want %d", n, (4*20+500)*100)
 	}
+}
+
+// TestWALReport: an SQLite store reports its WAL, a PostgreSQL one says it
+// has none to report.
+func TestWALReport(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		st, ok := db.WAL()
+		if ok != (db.dialect == dialectSQLite) {
+			t.Fatalf("%s: WAL() ok = %v", db.dialect, ok)
+		}
+		if st.Failures != 0 {
+			t.Errorf("%s: %d failed checkpoints on a fresh store", db.dialect, st.Failures)
+		}
+	})
 }
