@@ -353,8 +353,12 @@ func checkServer(t *testing.T, r *release, c chartCase) {
 	}
 }
 
-// agentCaps are the only capabilities the agent may add.
-var agentCaps = []corev1.Capability{"DAC_READ_SEARCH", "SYS_PTRACE", "BPF", "PERFMON", "SYS_RESOURCE"}
+// agentCaps are the only capabilities the agent may add; responseCaps
+// are added to them when its rules' actions are on (--response=on).
+var (
+	agentCaps    = []corev1.Capability{"DAC_READ_SEARCH", "SYS_PTRACE", "BPF", "PERFMON", "SYS_RESOURCE"}
+	responseCaps = []corev1.Capability{"KILL", "SYS_ADMIN", "NET_ADMIN"}
+)
 
 func checkAgent(t *testing.T, r *release, c chartCase) {
 	t.Helper()
@@ -391,9 +395,13 @@ func checkAgent(t *testing.T, r *release, c chartCase) {
 	if sc.RunAsUser == nil || *sc.RunAsUser != 0 {
 		t.Errorf("agent: want an explicit runAsUser 0, got %v", sc.RunAsUser)
 	}
+	allowed := agentCaps
+	if flags["response"] == "on" {
+		allowed = append(slices.Clone(agentCaps), responseCaps...)
+	}
 	for _, cp := range sc.Capabilities.Add {
-		if !slices.Contains(agentCaps, cp) {
-			t.Errorf("agent: adds capability %s; allowed: %v", cp, agentCaps)
+		if !slices.Contains(allowed, cp) {
+			t.Errorf("agent: adds capability %s; allowed: %v", cp, allowed)
 		}
 	}
 

@@ -248,6 +248,29 @@ var chartCases = []chartCase{
 		},
 	},
 	{
+		name:   "response on",
+		values: "agent:\n  response: \"on\"\n",
+		kinds: map[string]int{"Deployment": 1, "DaemonSet": 1, "Service": 2, "Secret": 1,
+			"PersistentVolumeClaim": 1, "ServiceAccount": 2},
+		external: []string{"vigil-agent-enrollment"},
+		store:    "sqlite", agent: true, docker: true, rro: true,
+		check: func(t *testing.T, r *release) {
+			agent := r.daemonSets[0].Spec.Template.Spec.Containers[0]
+			if !slices.Contains(agent.Args, "--response=on") {
+				t.Errorf("agent args %v: no --response=on", agent.Args)
+			}
+			caps := agent.SecurityContext.Capabilities.Add
+			for _, want := range []corev1.Capability{"KILL", "SYS_ADMIN", "NET_ADMIN", "BPF", "DAC_READ_SEARCH"} {
+				if !slices.Contains(caps, want) {
+					t.Errorf("capabilities %v: no %s for the actions", caps, want)
+				}
+			}
+			if p := agent.SecurityContext.Privileged; p == nil || *p {
+				t.Error("the agent became privileged")
+			}
+		},
+	},
+	{
 		name:   "agent disabled",
 		values: "agent:\n  enabled: false\n",
 		kinds: map[string]int{"Deployment": 1, "Service": 2, "Secret": 1,
@@ -406,6 +429,7 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"postgres without URL", "server:\n  store:\n    type: postgres\n", "", "server.store.postgres.url"},
 		{"not a postgres URL", "server:\n  store:\n    type: postgres\n    postgres:\n      url: mysql://x\n", "", "url"},
 		{"memory without unit", "agent:\n  maxMemory: \"64\"\n", "", "maxMemory"},
+		{"unknown response mode", "agent:\n  response: kill\n", "", "response"},
 		{"token without CA pin", "agent:\n  enrollment:\n    token: abc\n", "", "caSHA256 is required"},
 		{"bad CA pin", "agent:\n  enrollment:\n    caSHA256: xyz\n", "", "caSHA256"},
 		{"no agent limits", "agent:\n  resources:\n    limits: null\n", "", "limits"},
