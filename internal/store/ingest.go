@@ -59,33 +59,31 @@ type ingester struct{ c conn }
 
 var _ Ingester = (*ingester)(nil)
 
-// upsertAssetSQL returns UpsertAsset's statements: an update of
+// assetUpsert is UpsertAsset's pair of statements: an update of
 // last_seen alone when nothing else changed — most upserts are an agent's
 // periodic delta repeating an unchanged asset, and then only the indexes
 // holding last_seen change, not the dozen others an upsert of every
 // column rewrites — and the upsert of every column otherwise.
-func upsertAssetSQL(pg bool) (update, insert string) {
+type assetUpsert struct{ update, insert string }
+
+// Each dialect's, built once.
+var upsertAssetSQLite, upsertAssetPG = upsertAssetSQL(false), upsertAssetSQL(true)
+
+func upsertAssetSQL(pg bool) assetUpsert {
 	labelsSame, attrsSame := `labels IS ?`, `attrs IS ?`
 	if pg {
 		labelsSame, attrsSame = `labels IS NOT DISTINCT FROM ?::jsonb`, `attrs::text IS NOT DISTINCT FROM ?::text`
 	}
-	update = `UPDATE assets SET last_seen = ? WHERE id = ? AND gone = FALSE AND kind = ? AND name = ?
-		AND agent_id = ? AND parent_id = ? AND os = ? AND platform = ? AND cloud = ? AND region = ? AND ` + labelsSame + ` AND ` + attrsSame
-	insert = `INSERT INTO assets (id, kind, name, agent_id, parent_id, os, platform, cloud, region, labels, attrs, first_seen, last_seen, gone, risk)
+	return assetUpsert{
+		update: `UPDATE assets SET last_seen = ? WHERE id = ? AND gone = FALSE AND kind = ? AND name = ?
+		AND agent_id = ? AND parent_id = ? AND os = ? AND platform = ? AND cloud = ? AND region = ? AND ` + labelsSame + ` AND ` + attrsSame,
+		insert: `INSERT INTO assets (id, kind, name, agent_id, parent_id, os, platform, cloud, region, labels, attrs, first_seen, last_seen, gone, risk)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE, ?)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, agent_id = excluded.agent_id,
 			parent_id = excluded.parent_id, os = excluded.os, platform = excluded.platform, cloud = excluded.cloud,
 			region = excluded.region, labels = excluded.labels, attrs = excluded.attrs, last_seen = excluded.last_seen,
-			gone = FALSE`
-	return update, insert
-}
-
-// UpsertAsset's statements of each dialect, built once (update, insert).
-var upsertAssetSQLite, upsertAssetPG = upsertAssetPair(false), upsertAssetPair(true)
-
-func upsertAssetPair(pg bool) [2]string {
-	update, insert := upsertAssetSQL(pg)
-	return [2]string{update, insert}
+			gone = FALSE`,
+	}
 }
 
 // UpsertAsset creates or updates an asset by ID: FirstSeen is kept (on
@@ -107,11 +105,11 @@ func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
 		return err
 	}
 	db := c.db
-	update, insert := upsertAssetSQLite[0], upsertAssetSQLite[1]
+	stmts := upsertAssetSQLite
 	if db.pg() {
-		update, insert = upsertAssetPG[0], upsertAssetPG[1]
+		stmts = upsertAssetPG
 	}
-	res, err := c.exec(ctx, update,
+	res, err := c.exec(ctx, stmts.update,
 		db.tv(a.LastSeen), a.ID, a.Kind, a.Name, a.AgentID, a.ParentID, a.OS, a.Platform, a.Cloud, a.Region, labelsArg(a.Labels), attrs)
 	if err != nil {
 		return fmt.Errorf("store: upsert asset %s: %w", a.ID, err)
@@ -119,7 +117,7 @@ func (in *ingester) UpsertAsset(ctx context.Context, a Asset) error {
 	if n, err := res.RowsAffected(); err == nil && n == 1 {
 		return nil
 	}
-	_, err = c.exec(ctx, insert,
+	_, err = c.exec(ctx, stmts.insert,
 		a.ID, a.Kind, a.Name, a.AgentID, a.ParentID, a.OS, a.Platform, a.Cloud, a.Region, labelsArg(a.Labels), attrs,
 		db.tv(a.FirstSeen), db.tv(a.LastSeen), a.Risk)
 	if err != nil {

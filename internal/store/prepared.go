@@ -17,7 +17,7 @@ import (
 
 // hotStatements are the statements prepared up front (SQLite texts).
 func hotStatements() []string {
-	return []string{upsertAssetSQLite[0], upsertAssetSQLite[1], liveAssetsQuery, assetExistsQuery}
+	return []string{upsertAssetSQLite.update, upsertAssetSQLite.insert, liveAssetsQuery, assetExistsQuery}
 }
 
 // prepareHot prepares hotStatements on the SQLite write connection.

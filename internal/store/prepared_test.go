@@ -8,8 +8,8 @@ import (
 // are the ones its ingest runs, and a transaction uses them.
 func TestHotStatements(t *testing.T) {
 	db := openTest(t, dialectSQLite)
-	update, insert := upsertAssetSQL(false)
-	for _, q := range []string{update, insert, liveAssetsQuery, assetExistsQuery} {
+	up := upsertAssetSQL(false)
+	for _, q := range []string{up.update, up.insert, liveAssetsQuery, assetExistsQuery} {
 		if db.hot[q] == nil {
 			t.Errorf("not prepared: %.60q", q)
 		}

@@ -30,27 +30,6 @@ import (
 	"time"
 )
 
-// result is what agentlight writes (agentsim report reads the same shape).
-type result struct {
-	Label          string  `json:"label"`
-	Version        string  `json:"version"`
-	Command        string  `json:"command"`
-	StartupSeconds float64 `json:"startup_s"`
-	IdleSeconds    float64 `json:"idle_s"`
-	CPUSeconds     float64 `json:"cpu_s"`
-	CPUPct         float64 `json:"cpu_pct"`
-	RSSAvgKiB      int64   `json:"rss_avg_kib"`
-	RSSMaxKiB      int64   `json:"rss_max_kib"`
-	RSSEndKiB      int64   `json:"rss_end_kib"`
-	// The highest sample's parts: anonymous, file-backed, shared.
-	RSSMaxAnonKiB  int64  `json:"rss_max_anon_kib,omitempty"`
-	RSSMaxFileKiB  int64  `json:"rss_max_file_kib,omitempty"`
-	RSSMaxShmemKiB int64  `json:"rss_max_shmem_kib,omitempty"`
-	HWMKiB         int64  `json:"hwm_kib"`
-	Samples        int    `json:"samples"`
-	Note           string `json:"note,omitempty"`
-}
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
@@ -106,7 +85,7 @@ func run(ctx context.Context, args []string) error {
 		}
 	}()
 	pid := cmd.Process.Pid
-	res := result{Label: *label, Version: *version, Note: *note, Command: commandLine(argv)}
+	res := procstat.Idle{Label: *label, Version: *version, Note: *note, Command: commandLine(argv)}
 
 	// Ready.
 	deadline := time.Now().Add(*readyTimeout)
@@ -139,6 +118,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	t0 := time.Now()
 	var sum int64
+	var peak procstat.Memory // the highest sample
 	for time.Since(t0) < *idle {
 		m, err := procstat.ReadMemory(pid)
 		if err != nil {
@@ -146,8 +126,8 @@ func run(ctx context.Context, args []string) error {
 		}
 		sum += m.RSS
 		res.Samples++
-		if m.RSS > res.RSSMaxKiB {
-			res.RSSMaxKiB, res.RSSMaxAnonKiB, res.RSSMaxFileKiB, res.RSSMaxShmemKiB = m.RSS, m.Anon, m.File, m.Shmem
+		if m.RSS > peak.RSS {
+			peak = m
 		}
 		if !wait(ctx, exited, min(*every, *idle-time.Since(t0))) {
 			return errors.New("interrupted or exited during the idle window")
@@ -166,9 +146,10 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	res.RSSEndKiB, res.HWMKiB = end.RSS, end.HWM
-	if end.RSS > res.RSSMaxKiB {
-		res.RSSMaxKiB, res.RSSMaxAnonKiB, res.RSSMaxFileKiB, res.RSSMaxShmemKiB = end.RSS, end.Anon, end.File, end.Shmem
+	if end.RSS > peak.RSS {
+		peak = end
 	}
+	res.RSSMaxKiB, res.RSSMaxAnonKiB, res.RSSMaxFileKiB, res.RSSMaxShmemKiB = peak.RSS, peak.Anon, peak.File, peak.Shmem
 	fmt.Fprintf(os.Stderr, "agentlight: %s idle %.0f s: CPU %.3f%% of one core, RSS avg %.1f MiB max %.1f MiB, VmHWM %.1f MiB\n",
 		*label, res.IdleSeconds, res.CPUPct, float64(res.RSSAvgKiB)/1024, float64(res.RSSMaxKiB)/1024, float64(res.HWMKiB)/1024)
 	b, err := json.MarshalIndent(res, "", "  ")

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vigil-sec/vigil/bench/internal/procstat"
 )
 
 // The issue's goals.
@@ -25,27 +27,6 @@ const (
 	goalSensorRSSMiB = 80.0
 	eventsTolFrac    = 0.98 // share of the goal rate the window average must reach
 )
-
-// LightResult is what agentlight measured of one agent process (the same
-// JSON shape agentlight writes).
-type LightResult struct {
-	Label          string  `json:"label"`
-	Version        string  `json:"version"`
-	Command        string  `json:"command"`
-	StartupSeconds float64 `json:"startup_s"`
-	IdleSeconds    float64 `json:"idle_s"`
-	CPUSeconds     float64 `json:"cpu_s"`
-	CPUPct         float64 `json:"cpu_pct"`
-	RSSAvgKiB      int64   `json:"rss_avg_kib"`
-	RSSMaxKiB      int64   `json:"rss_max_kib"`
-	RSSEndKiB      int64   `json:"rss_end_kib"`
-	RSSMaxAnonKiB  int64   `json:"rss_max_anon_kib,omitempty"`
-	RSSMaxFileKiB  int64   `json:"rss_max_file_kib,omitempty"`
-	RSSMaxShmemKiB int64   `json:"rss_max_shmem_kib,omitempty"`
-	HWMKiB         int64   `json:"hwm_kib"`
-	Samples        int     `json:"samples"`
-	Note           string  `json:"note,omitempty"`
-}
 
 func reportCmd(args []string) error {
 	fs := flag.NewFlagSet("agentsim report", flag.ContinueOnError)
@@ -65,9 +46,9 @@ func reportCmd(args []string) error {
 		}
 		results = append(results, &r)
 	}
-	var lr []*LightResult
+	var lr []*procstat.Idle
 	for _, p := range lights {
-		var r LightResult
+		var r procstat.Idle
 		if err := readJSON(p, &r); err != nil {
 			return err
 		}
@@ -198,7 +179,7 @@ func goalAPI(r *Result) string {
 	return verdict(q.All.P99 < goalP99ms && q.Errors == 0, "%s", s)
 }
 
-func writeReport(b *bytes.Buffer, env map[string]string, order []string, results []*Result, lights []*LightResult, notes []byte) {
+func writeReport(b *bytes.Buffer, env map[string]string, order []string, results []*Result, lights []*procstat.Idle, notes []byte) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("# Backbone scale and agent lightness benchmark\n\n")
 	p("Written by `bash bench/backbone.sh` (see the end of this page for how it works); the analysis at the end is `bench/cmd/agentsim/notes.md`. Do not edit by hand.\n\n")

@@ -1,5 +1,6 @@
 // Package procstat reads a process's CPU time and memory from /proc, for
-// the benchmarks that measure Vigil's processes and their peers.
+// the benchmarks that measure Vigil's processes and their peers, and holds
+// the idle measurement bench/cmd/agentlight writes and agentsim reads.
 package procstat
 
 import (
@@ -85,4 +86,27 @@ func ReadMemory(pid int) (Memory, error) {
 		}
 	}
 	return m, nil
+}
+
+// Idle is what bench/cmd/agentlight measured of one process left idle:
+// the JSON it writes and `agentsim report` reads.
+type Idle struct {
+	Label          string  `json:"label"`
+	Version        string  `json:"version"`
+	Command        string  `json:"command"`
+	StartupSeconds float64 `json:"startup_s"`
+	IdleSeconds    float64 `json:"idle_s"`
+	CPUSeconds     float64 `json:"cpu_s"`
+	CPUPct         float64 `json:"cpu_pct"`
+	RSSAvgKiB      int64   `json:"rss_avg_kib"`
+	RSSMaxKiB      int64   `json:"rss_max_kib"`
+	RSSEndKiB      int64   `json:"rss_end_kib"`
+	// The highest sample's parts (absent from results of before they were
+	// recorded).
+	RSSMaxAnonKiB  int64  `json:"rss_max_anon_kib,omitempty"`
+	RSSMaxFileKiB  int64  `json:"rss_max_file_kib,omitempty"`
+	RSSMaxShmemKiB int64  `json:"rss_max_shmem_kib,omitempty"`
+	HWMKiB         int64  `json:"hwm_kib"`
+	Samples        int    `json:"samples"`
+	Note           string `json:"note,omitempty"`
 }

@@ -1220,9 +1220,12 @@ static __always_inline void cred_exit(struct sysexit *ctx, u32 kind)
 	submit(r, sizeof(struct hdr) + sizeof(struct cred_body));
 }
 
-#define CRED_PAIR(name, kind, nargs)                                                          \
-	SYS_ENTER(name, enter_##name) { stash(ctx, kind, nargs); return 0; }            \
+// CRED_PAIR_PREP(name, kind, nargs, prep) hooks a credential call: prep
+// runs on the arguments at the entry, before they are stashed.
+#define CRED_PAIR_PREP(name, kind, nargs, prep)                                               \
+	SYS_ENTER(name, enter_##name) { prep; stash(ctx, kind, nargs); return 0; }      \
 	SYS_EXIT(name, exit_##name) { cred_exit(ctx, kind); return 0; }
+#define CRED_PAIR(name, kind, nargs) CRED_PAIR_PREP(name, kind, nargs, (void)0)
 
 CRED_PAIR(setuid, RK_SETUID, 1)
 CRED_PAIR(setreuid, RK_SETUID, 2)
@@ -1242,9 +1245,7 @@ static __always_inline void widen16(struct sysenter *ctx)
 		ctx->args[i] = (ctx->args[i] & 0xffff) == 0xffff ? 0xffffffff : (ctx->args[i] & 0xffff);
 }
 
-#define CRED16_PAIR(name, kind, nargs)                                                          \
-	SYS_ENTER(name, enter_##name) { widen16(ctx); stash(ctx, kind, nargs); return 0; }      \
-	SYS_EXIT(name, exit_##name) { cred_exit(ctx, kind); return 0; }
+#define CRED16_PAIR(name, kind, nargs) CRED_PAIR_PREP(name, kind, nargs, widen16(ctx))
 
 CRED16_PAIR(setuid16, RK_SETUID, 1)
 CRED16_PAIR(setreuid16, RK_SETUID, 2)
