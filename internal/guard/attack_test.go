@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,29 @@ func attacks(t *testing.T, g *realGuard, url string, w where) {
 		run(t, cmd)
 		expect(t, "VGL-RT-060", w.whose(cmd), w.container, func(a *Alert) bool {
 			return a.Event.Process.Name == "cat" && a.Event.File != nil && a.Event.File.Path == "/etc/shadow"
+		})
+	})
+
+	t.Run("read-shadow-aliased", func(t *testing.T) {
+		// The same file by other names: a sensor matching path strings
+		// is blind to each.
+		for _, alias := range []string{"//etc//shadow", "/etc/./shadow", "/etc/../etc/shadow", "/proc/self/root/etc/shadow"} {
+			cmd := w.cmd(nil, "cat", alias)
+			run(t, cmd)
+			expect(t, "VGL-RT-060", w.whose(cmd), w.container, func(a *Alert) bool {
+				return a.Event.File != nil && a.Event.File.Path == "/etc/shadow" && slices.Contains(a.Event.Process.Args, alias)
+			})
+		}
+	})
+
+	t.Run("log-deleted-relative", func(t *testing.T) {
+		// cd /var/log && rm …: the unlink's path is relative.
+		name := fmt.Sprintf("vigil-test-%d.log", os.Getpid())
+		cmd := w.cmd(nil, "sh", "-c", fmt.Sprintf("mkdir -p /var/log && echo x > /var/log/%s && cd /var/log && rm %s", name, name))
+		run(t, cmd)
+		expect(t, "VGL-RT-090", w.whose(cmd), w.container, func(a *Alert) bool {
+			// busybox sh runs rm in its own process: the name is in sh -c's script.
+			return a.Event.File != nil && a.Event.File.Path == "/var/log/"+name && strings.Contains(strings.Join(a.Event.Process.Args, " "), name)
 		})
 	})
 

@@ -340,6 +340,10 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		}
 		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: write}
 	case rkUnlink, rkRename, rkChmod:
+		// The kernel leaves "//", "." and ".." to user space (and passes
+		// such paths unmatched); relative ones it has joined to their
+		// directory.
+		r.path, r.path2 = cleanPath(r.path), cleanPath(r.path2)
 		if !en.matcher.match(r.path) && !en.matcher.match(r.path2) {
 			return false
 		}
@@ -373,6 +377,16 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		ev.Args = map[string]any{"name": r.name, "params": r.modArgs, "fd": int64(r.fd)}
 	}
 	return true
+}
+
+// cleanPath cleans an absolute path lexically ("//", ".", ".."); it
+// leaves others ("", or relative when the kernel could not join one) as
+// they are.
+func cleanPath(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return p
+	}
+	return filepath.Clean(p)
 }
 
 // writeFlags are the open(2) flags that mean writing.

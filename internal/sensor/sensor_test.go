@@ -666,3 +666,153 @@ func TestRelativeOpen(t *testing.T) {
 	})
 	c.none(t, "unwatched relative", func(e Event) bool { return e.Kind == KindOpen && strings.HasPrefix(e.File.Path, other) })
 }
+
+// TestAliasedOpen: a watched file opened by another name than its plain
+// path — doubled slashes, "." and ".." components, /proc magic links,
+// for writes also a symbolic link — is reported under its real path, as
+// an attacker reading or planting it that way would be.
+func TestAliasedOpen(t *testing.T) {
+	dir := t.TempDir()
+	watched := filepath.Join(dir, "watched") + "/"
+	other := filepath.Join(dir, "other")
+	for _, d := range []string{filepath.Join(watched, "sub"), other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := watched + "read-secret"
+	os.WriteFile(secret, []byte("x"), 0o600)
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, ReadPaths: []string{watched + "read-"},
+		Kinds: []Kind{KindOpen}}, true)
+
+	wd, err := os.Open(watched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wd.Close()
+	reads := []string{
+		strings.Replace(secret, "/watched/", "//watched//", 1),
+		strings.Replace(secret, "/watched/", "/watched/./", 1),
+		strings.Replace(secret, "/watched/", "/watched/sub/../", 1),
+		"/proc/self/root" + secret,
+		fmt.Sprintf("/proc/self/fd/%d/read-secret", wd.Fd()),
+		fmt.Sprintf("/dev/fd/%d/read-secret", wd.Fd()),
+	}
+	for _, p := range reads {
+		if _, err := os.ReadFile(p); err != nil {
+			t.Fatal(err)
+		}
+		c.waitFor(t, "read of "+p, func(e Event) bool {
+			return e.Kind == KindOpen && e.File.Path == secret && !e.File.Write && e.Process.PID == int32(os.Getpid()) && e.Result >= 0
+		})
+		c.mu.Lock()
+		c.ev = nil
+		c.mu.Unlock()
+	}
+	cmd := exec.Command("/bin/cat", "/proc/self/cwd/read-secret")
+	cmd.Dir = watched
+	run(t, cmd)
+	c.waitFor(t, "read through /proc/self/cwd", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == secret && e.Process.PID == int32(cmd.Process.Pid)
+	})
+
+	// Writes through a symbolic link to a watched file, and through one to
+	// a watched directory.
+	quiet := watched + "quiet"
+	os.WriteFile(quiet, []byte("x"), 0o644)
+	if err := os.Symlink(quiet, filepath.Join(other, "flink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(watched, filepath.Join(other, "dlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "flink"), []byte("y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "write through a file link", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == quiet && e.File.Write
+	})
+	if err := os.WriteFile(filepath.Join(other, "dlink", "planted"), []byte("y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "write through a directory link", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == watched+"planted" && e.File.Write
+	})
+
+	// Aliased reads and resolved writes outside the watched tree stay in
+	// the kernel; a last watched write marks the end.
+	os.WriteFile(filepath.Join(other, "f"), []byte("x"), 0o644)
+	os.ReadFile(filepath.Join(other, ".", "f"))
+	os.ReadFile("/proc/self/root" + filepath.Join(other, "f"))
+	os.ReadFile(strings.Replace(quiet, "/watched/", "//watched/", 1)) // watched for writes only
+	os.WriteFile(watched+"last", []byte("x"), 0o644)
+	c.waitFor(t, "last write", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == watched+"last" })
+	c.none(t, "unwatched", func(e Event) bool {
+		return e.Kind == KindOpen && (strings.HasPrefix(e.File.Path, other) || e.File.Path == quiet && !e.File.Write)
+	})
+}
+
+// TestRelativePathCalls: unlink, rename and chmod of a watched file by a
+// relative path (from the working directory, or a directory fd) or by
+// an aliased one ("//", "..") are seen under the file's real path, as
+// `cd /var/log && rm auth.log` would be; relative ones outside the
+// watched tree stay in the kernel.
+func TestRelativePathCalls(t *testing.T) {
+	dir := t.TempDir()
+	watched := filepath.Join(dir, "watched") + "/"
+	other := filepath.Join(dir, "other")
+	for _, d := range []string{filepath.Join(watched, "sub"), other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"a", "b", "c", "d", "e"} {
+		os.WriteFile(watched+f, []byte("x"), 0o644)
+	}
+	os.WriteFile(filepath.Join(other, "f"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(other, "g"), []byte("x"), 0o644)
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, Kinds: []Kind{KindUnlink, KindRename, KindChmod}}, true)
+
+	sh := func(dir, script string) int {
+		cmd := exec.Command("/bin/sh", "-c", script)
+		cmd.Dir = dir
+		run(t, cmd)
+		return cmd.Process.Pid
+	}
+	sh(watched, "rm a && chmod 4755 b && mv c sub/c2")
+	c.waitFor(t, "relative unlink", func(e Event) bool { return e.Kind == KindUnlink && e.File.Path == watched+"a" && e.Result == 0 })
+	ch := c.waitFor(t, "relative chmod", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == watched+"b" })
+	if ch.File.Mode != 0o4755 {
+		t.Errorf("chmod mode %o", ch.File.Mode)
+	}
+	c.waitFor(t, "relative rename", func(e Event) bool {
+		return e.Kind == KindRename && e.File.Path == watched+"c" && e.File.NewPath == watched+"sub/c2"
+	})
+	// into the watched tree from outside, by a relative destination
+	sh(other, "mv f ../watched/f")
+	c.waitFor(t, "rename in by ..", func(e Event) bool {
+		return e.Kind == KindRename && e.File.Path == filepath.Join(other, "f") && e.File.NewPath == watched+"f"
+	})
+	// unlinkat(dirfd, name)
+	d, err := os.Open(watched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := unix.Unlinkat(int(d.Fd()), "d", 0); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "dirfd unlink", func(e Event) bool { return e.Kind == KindUnlink && e.File.Path == watched+"d" })
+	// aliased absolute paths
+	if err := os.Remove(strings.Replace(watched+"e", "/watched/", "//watched/sub/../", 1)); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "aliased unlink", func(e Event) bool { return e.Kind == KindUnlink && e.File.Path == watched+"e" })
+
+	sh(other, "rm g && touch h && chmod 600 h")
+	os.Remove(watched + "sub/c2") // a last watched call
+	c.waitFor(t, "last unlink", func(e Event) bool { return e.Kind == KindUnlink && e.File.Path == watched+"sub/c2" })
+	c.none(t, "unwatched", func(e Event) bool {
+		return e.File != nil && strings.HasPrefix(e.File.Path, other) && e.Kind != KindRename
+	})
+}

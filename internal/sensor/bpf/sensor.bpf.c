@@ -771,29 +771,6 @@ static __always_inline void unstash_done(struct inflight *in)
 		stashed_add(kind, -1);
 }
 
-// watched_path reads a user path into the per-CPU key buffer and looks it
-// up in the watched prefixes: 1 watched, 0 not (or relative), -1 not
-// readable now. A system call's entry can find its path on a page the
-// process never touched yet (a static program's read-only data, say):
-// a tracepoint program cannot fault pages in, the kernel does when the
-// call reads its argument. Such a path is read again at the exit, when
-// it is there; user space then tells watched from not. Skipping it instead
-// would let any program hide a call by its string's placement.
-static __always_inline int watched_path(const char *upath)
-{
-	u32 zero = 0;
-	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
-	if (!k)
-		return 0;
-	long n = bpf_probe_read_user_str(k->path, sizeof(k->path), upath);
-	if (n < 0)
-		return -1;
-	if (n <= 1 || k->path[0] != '/')
-		return 0;
-	k->prefixlen = (n - 1) * 8; // without the NUL
-	return bpf_map_lookup_elem(&watched, k) ? 1 : 0;
-}
-
 static __always_inline struct file *fd_file(struct task_struct *t, long fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
@@ -1027,10 +1004,122 @@ int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 // ---- files on watched paths ----
 
+// scan is the state of alias_step and magic_step over the key buffer's
+// path (n bytes read, NUL included).
+struct scan {
+	long n;
+	bool found;
+};
+
+static __always_inline char *key_path(void)
+{
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	return k ? k->path : 0;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+// bytes_eq has 0x80 in each byte of w equal to c, 0 in the others
+// (exact: no borrow crosses bytes).
+static __always_inline u64 bytes_eq(u64 w, u8 c)
+{
+	u64 x = w ^ (ONES * c);
+	return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
+}
+
+// alias_word says whether one of the 8 bytes of p from i, before the
+// NUL at n - 1, is a '/' starting "//", "/./" or "/../" (or a final "/."
+// or "/..") — word-wide, without a loop over bytes. Bytes past the NUL
+// (what an earlier, longer path left) only ever meet a NUL or a '.' test
+// that already failed.
+static __always_inline bool alias_word(const char *p, long n, u64 i)
+{
+	u64 c0 = *(u64 *)(p + i), c1 = *(u64 *)(p + i + 1);
+	u64 c2 = *(u64 *)(p + i + 2), c3 = *(u64 *)(p + i + 3);
+	u64 slash = bytes_eq(c0, '/');
+	u64 left = n - 1 - i; // bytes before the NUL from i
+	if (left < 8)
+		slash &= (1ULL << (8 * left)) - 1;
+	u64 dot1 = bytes_eq(c1, '.');
+	u64 end2 = bytes_eq(c2, '/') | bytes_eq(c2, 0);
+	u64 end3 = bytes_eq(c3, '/') | bytes_eq(c3, 0);
+	return slash & (bytes_eq(c1, '/') | (dot1 & end2) | (dot1 & bytes_eq(c2, '.') & end3));
+}
+
+// alias_scan runs alias_word over the key buffer's path, n bytes read
+// (NUL included, at most PATH_SZ - 16): a few instructions a word. A
+// global function, which the verifier checks once, on its own, not at
+// each call.
+__noinline int alias_scan(long n)
+{
+	char *p = key_path();
+	if (!p || n > PATH_SZ - 16)
+		return true;
+	for (u64 i = 0; i < PATH_SZ - 16; i += 8) {
+		if (i + 1 >= n)
+			break;
+		if (alias_word(p, n, i))
+			return true;
+	}
+	return false;
+}
+
+// magic_step looks at byte i of a /proc path: a component named root,
+// cwd, fd or map_files (under /proc/PID, self, thread-self, task/TID:
+// a false alarm costs one resolution at the exit).
+static long magic_step(u64 i, void *arg)
+{
+	struct scan *s = arg;
+	char *p = key_path();
+	if (!p || i + 1 >= s->n || i >= PATH_SZ - 8)
+		return 1;
+	if (p[i] != '/')
+		return 0;
+	char a = p[i + 1], b = p[i + 2], c = p[i + 3], d = p[i + 4], e = p[i + 5];
+	if ((a == 'r' && b == 'o' && c == 'o' && d == 't' && (e == '/' || e == 0)) ||
+	    (a == 'c' && b == 'w' && c == 'd' && (d == '/' || d == 0)) ||
+	    (a == 'f' && b == 'd' && (c == '/' || c == 0)) ||
+	    (a == 'm' && b == 'a' && c == 'p' && d == '_' && e == 'f')) {
+		s->found = true;
+		return 1;
+	}
+	return 0;
+}
+
+// aliased reports whether the absolute path in the key buffer, n bytes
+// read (NUL included), may name its file by other than its plain
+// components: "//", "/./" or "/../" (also at the end), a /proc magic link
+// (/proc/PID/root, cwd, fd, map_files; /dev/fd), which open follows to
+// wherever it points, or a path of more than 239 bytes. A
+// prefix match on such a string says nothing of the file it opens
+// ("//etc/shadow", "/etc/ssh/../shadow", "/proc/self/root/etc/shadow"):
+// its file is resolved at the exit instead.
+static __always_inline bool aliased(const char *p, long n)
+{
+	if (n > PATH_SZ - 16) // long paths are resolved (alias_step's words stay in bounds)
+		return true;
+	if (alias_scan(n))
+		return true;
+	struct scan s = {.n = n};
+	if (n > 8 && p[0] == '/' && p[1] == 'd' && p[2] == 'e' && p[3] == 'v' && p[4] == '/' &&
+	    p[5] == 'f' && p[6] == 'd' && p[7] == '/')
+		return true;
+	if (n < 7 || p[1] != 'p' || p[2] != 'r' || p[3] != 'o' || p[4] != 'c' || p[5] != '/')
+		return false;
+	bpf_loop(PATH_SZ, magic_step, &s, 0);
+	return s.found;
+}
+
 // open_enter stashes an open whose path is watched and either opened for
-// writing or under a read-watched prefix (PW_READS), and every open of a
-// relative path, whose file is resolved at exit. Unwatched absolute opens
-// cost one string read and one LPM lookup and never reach user space.
+// writing or under a read-watched prefix (PW_READS). It stashes, to be
+// resolved at the exit by the file opened, every open of a relative
+// path, of an aliased one (aliased) and every open for writing its
+// prefix match missed: a symbolic link can lead anywhere, and a write
+// is rare enough to be resolved. An unwatched absolute read costs one
+// string read, one scan of it and one LPM lookup, and never reaches user
+// space.
 static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 {
 	if (!wanted(RK_OPEN))
@@ -1044,11 +1133,17 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 		return;
 	// A path not readable now (watched_path) is resolved at the exit by
 	// its file, as a relative one is.
-	bool relative = n < 0 || k->path[0] != '/';
-	if (!relative) {
+	bool resolve = n < 0 || k->path[0] != '/';
+	if (!resolve) {
 		k->prefixlen = (n - 1) * 8; // without the NUL
 		u32 *v = bpf_map_lookup_elem(&watched, k);
-		if (!v || (!(*v & PW_READS) && !(flags & WRITE_FLAGS)))
+		if (v && ((*v & PW_READS) || (flags & WRITE_FLAGS)))
+			resolve = aliased(k->path, n);
+		else if (flags & WRITE_FLAGS)
+			resolve = true;
+		else if (aliased(k->path, n))
+			resolve = true;
+		else
 			return;
 	}
 	struct record *r = scratch_record(); // borrowed to build the inflight entry
@@ -1059,7 +1154,7 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 	in->_pad = 0;
 	in->args[0] = flags;
 	in->args[1] = mode;
-	in->args[2] = relative;
+	in->args[2] = resolve;
 	__builtin_memcpy(in->path, k->path, PATH_SZ);
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
@@ -1104,7 +1199,7 @@ static __always_inline void open_exit(struct sysexit *ctx)
 	}
 	u64 flags = in->args[0];
 	if (in->args[2]) {
-		// A relative path: what was opened is known now, by its file.
+		// A path to resolve: what was opened is known now, by its file.
 		u32 zero = 0;
 		struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
 		struct file *f = ctx->ret >= 0 ? fd_file((struct task_struct *)bpf_get_current_task(), ctx->ret) : 0;
@@ -1137,23 +1232,114 @@ SYS_EXIT(open, exit_open) { open_exit(ctx); return 0; }
 SYS_EXIT(creat, exit_creat) { open_exit(ctx); return 0; }
 SYS_EXIT(openat2, exit_openat2) { open_exit(ctx); return 0; }
 
-// path_enter stashes a path syscall when p1 (or, for renames, p2) is
-// watched. The paths are passed as pointers: the verifier refuses a
-// variable index into the context.
-static __always_inline void path_enter(struct sysenter *ctx, u32 kind, int nargs, const char *p1, const char *p2)
+#define AT_FDCWD -100
+
+// dir_of is the directory a relative path of a *at call starts from:
+// dirfd's file, or the working directory for AT_FDCWD.
+static __always_inline const struct path *dir_of(long dirfd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	if ((int)dirfd == AT_FDCWD) {
+		struct fs_struct *fs = BPF_CORE_READ(t, fs);
+		return fs ? &fs->pwd : 0;
+	}
+	struct file *f = fd_file(t, (int)dirfd);
+	return f ? &f->f_path : 0;
+}
+
+// join_at writes to out the path of dirfd's directory, a '/' and the
+// relative user path rel, and returns its length (NUL excluded), or -1.
+// out has PATH_SZ bytes of room past its PATH_SZ (a scratch record's).
+static __always_inline long join_at(long dirfd, const char *rel, char *out)
+{
+	long n = path_of(dir_of(dirfd), out);
+	if (n <= 0)
+		return -1;
+	u32 off = n == 1 ? 1 : n + 1; // "/" + rel, or dir + "/" + rel
+	out[(off - 1) & (PATH_SZ - 1)] = '/';
+	long m = bpf_probe_read_user_str(out + (off & (PATH_SZ - 1)), PATH_SZ, rel);
+	if (m <= 0)
+		return -1;
+	long total = off + m - 1;
+	if (total >= PATH_SZ) {
+		out[PATH_SZ - 1] = 0;
+		return -1;
+	}
+	return total;
+}
+
+// path_watched reads a path argument (relative to dirfd) into the key
+// buffer and looks it up in the watched prefixes: 1 watched, 0 not, -1
+// for user space to judge. A relative path is joined to its directory's
+// (join_at). User space judges a path not readable now (a system call's
+// entry can find it on a page the process never touched yet — a static
+// program's read-only data, say — and a tracepoint program cannot fault
+// pages in; the exit reads it again), an aliased one (aliased: user space
+// cleans "//", "." and "..") and one it could not join: skipping those
+// would let any program hide a call by its string.
+static __always_inline int path_watched(long dirfd, const char *upath)
+{
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	if (!k)
+		return 0;
+	long n = bpf_probe_read_user_str(k->path, sizeof(k->path), upath);
+	if (n < 0)
+		return -1;
+	if (n <= 1)
+		return 0;
+	if (k->path[0] != '/') {
+		struct record *r = scratch_record();
+		if (!r)
+			return -1;
+		long m = join_at(dirfd, upath, r->file.path);
+		if (m <= 0)
+			return -1;
+		__builtin_memcpy(k->path, r->file.path, PATH_SZ);
+		n = m + 1;
+	}
+	if (aliased(k->path, n))
+		return -1;
+	k->prefixlen = (n - 1) * 8; // without the NUL
+	return bpf_map_lookup_elem(&watched, k) ? 1 : 0;
+}
+
+// path_enter stashes a path syscall when p1 (or, for renames, p2),
+// relative to d1 (d2), is watched or for user space to judge
+// (path_watched). The paths are passed as pointers: the verifier refuses
+// a variable index into the context.
+static __always_inline void path_enter(struct sysenter *ctx, u32 kind, int nargs, long d1, const char *p1, long d2, const char *p2)
 {
 	if (!wanted(kind))
 		return;
-	if (!watched_path(p1)) {
-		if (!p2 || !watched_path(p2))
+	if (!path_watched(d1, p1)) {
+		if (!p2 || !path_watched(d2, p2))
 			return;
 	}
 	stash(ctx, kind, nargs);
 }
 
-// path_exit reports a stashed path syscall; the strings are read again at
-// exit (pi, pi2 as for path_enter), flags and mode from args[fi], args[mi].
-static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int pi2, int fi, int mi)
+// path_arg writes path argument pi, relative to the directory fd in
+// argument di (-1: the working directory), to out: joined to the
+// directory's path when relative (out has room past PATH_SZ), as read
+// otherwise, "" when pi < 0.
+static __always_inline void path_arg(struct inflight *in, int pi, int di, char *out)
+{
+	out[0] = 0;
+	if (pi < 0 || pi >= 6)
+		return;
+	const char *p = (const char *)in->args[pi];
+	char c = 0;
+	bpf_probe_read_user(&c, 1, p);
+	if (c != '/' && join_at(di >= 0 && di < 6 ? (long)in->args[di] : AT_FDCWD, p, out) > 0)
+		return;
+	bpf_probe_read_user_str(out, PATH_SZ, p);
+}
+
+// path_exit reports a stashed path syscall: path arguments pi and pi2
+// (relative to the directory fds in di, di2: path_arg) read again,
+// flags and mode from args[fi], args[mi].
+static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int di, int pi2, int di2, int fi, int mi)
 {
 	struct inflight *in = unstash(kind);
 	if (!in)
@@ -1168,36 +1354,35 @@ static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int
 	struct file_body *b = &r->file;
 	b->flags = fi >= 0 && fi < 6 ? in->args[fi] : 0;
 	b->mode = mi >= 0 && mi < 6 ? in->args[mi] : 0;
-	b->path[0] = 0;
-	b->path2[0] = 0;
-	if (pi >= 0 && pi < 6)
-		bpf_probe_read_user_str(b->path, PATH_SZ, (void *)in->args[pi]);
-	if (pi2 >= 0 && pi2 < 6)
-		bpf_probe_read_user_str(b->path2, PATH_SZ, (void *)in->args[pi2]);
+	path_arg(in, pi, di, b->path); // first: its join may write into path2
+	path_arg(in, pi2, di2, b->path2);
 	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
-SYS_ENTER(unlinkat, enter_unlinkat) { path_enter(ctx, RK_UNLINK, 3, (const char *)ctx->args[1], 0); return 0; }
-SYS_EXIT(unlinkat, exit_unlinkat) { path_exit(ctx, RK_UNLINK, 1, -1, 2, -1); return 0; }
-SYS_ENTER(unlink, enter_unlink) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
-SYS_EXIT(unlink, exit_unlink) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
-SYS_ENTER(rmdir, enter_rmdir) { path_enter(ctx, RK_UNLINK, 1, (const char *)ctx->args[0], 0); return 0; }
-SYS_EXIT(rmdir, exit_rmdir) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1); return 0; }
+#define CWD AT_FDCWD
+#define ARG(i) ((const char *)ctx->args[i])
 
-SYS_ENTER(renameat2, enter_renameat2) { path_enter(ctx, RK_RENAME, 5, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
-SYS_EXIT(renameat2, exit_renameat2) { path_exit(ctx, RK_RENAME, 1, 3, 4, -1); return 0; }
-SYS_ENTER(renameat, enter_renameat) { path_enter(ctx, RK_RENAME, 4, (const char *)ctx->args[1], (const char *)ctx->args[3]); return 0; }
-SYS_EXIT(renameat, exit_renameat) { path_exit(ctx, RK_RENAME, 1, 3, -1, -1); return 0; }
-SYS_ENTER(rename, enter_rename) { path_enter(ctx, RK_RENAME, 2, (const char *)ctx->args[0], (const char *)ctx->args[1]); return 0; }
-SYS_EXIT(rename, exit_rename) { path_exit(ctx, RK_RENAME, 0, 1, -1, -1); return 0; }
+SYS_ENTER(unlinkat, enter_unlinkat) { path_enter(ctx, RK_UNLINK, 3, ctx->args[0], ARG(1), 0, 0); return 0; }
+SYS_EXIT(unlinkat, exit_unlinkat) { path_exit(ctx, RK_UNLINK, 1, 0, -1, -1, 2, -1); return 0; }
+SYS_ENTER(unlink, enter_unlink) { path_enter(ctx, RK_UNLINK, 1, CWD, ARG(0), 0, 0); return 0; }
+SYS_EXIT(unlink, exit_unlink) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1, -1, -1); return 0; }
+SYS_ENTER(rmdir, enter_rmdir) { path_enter(ctx, RK_UNLINK, 1, CWD, ARG(0), 0, 0); return 0; }
+SYS_EXIT(rmdir, exit_rmdir) { path_exit(ctx, RK_UNLINK, 0, -1, -1, -1, -1, -1); return 0; }
 
-SYS_ENTER(fchmodat, enter_fchmodat) { path_enter(ctx, RK_CHMOD, 3, (const char *)ctx->args[1], 0); return 0; }
-SYS_EXIT(fchmodat, exit_fchmodat) { path_exit(ctx, RK_CHMOD, 1, -1, -1, 2); return 0; }
-SYS_ENTER(fchmodat2, enter_fchmodat2) { path_enter(ctx, RK_CHMOD, 4, (const char *)ctx->args[1], 0); return 0; }
-SYS_EXIT(fchmodat2, exit_fchmodat2) { path_exit(ctx, RK_CHMOD, 1, -1, 3, 2); return 0; }
-SYS_ENTER(chmod, enter_chmod) { path_enter(ctx, RK_CHMOD, 2, (const char *)ctx->args[0], 0); return 0; }
-SYS_EXIT(chmod, exit_chmod) { path_exit(ctx, RK_CHMOD, 0, -1, -1, 1); return 0; }
+SYS_ENTER(renameat2, enter_renameat2) { path_enter(ctx, RK_RENAME, 5, ctx->args[0], ARG(1), ctx->args[2], ARG(3)); return 0; }
+SYS_EXIT(renameat2, exit_renameat2) { path_exit(ctx, RK_RENAME, 1, 0, 3, 2, 4, -1); return 0; }
+SYS_ENTER(renameat, enter_renameat) { path_enter(ctx, RK_RENAME, 4, ctx->args[0], ARG(1), ctx->args[2], ARG(3)); return 0; }
+SYS_EXIT(renameat, exit_renameat) { path_exit(ctx, RK_RENAME, 1, 0, 3, 2, -1, -1); return 0; }
+SYS_ENTER(rename, enter_rename) { path_enter(ctx, RK_RENAME, 2, CWD, ARG(0), CWD, ARG(1)); return 0; }
+SYS_EXIT(rename, exit_rename) { path_exit(ctx, RK_RENAME, 0, -1, 1, -1, -1, -1); return 0; }
+
+SYS_ENTER(fchmodat, enter_fchmodat) { path_enter(ctx, RK_CHMOD, 3, ctx->args[0], ARG(1), 0, 0); return 0; }
+SYS_EXIT(fchmodat, exit_fchmodat) { path_exit(ctx, RK_CHMOD, 1, 0, -1, -1, -1, 2); return 0; }
+SYS_ENTER(fchmodat2, enter_fchmodat2) { path_enter(ctx, RK_CHMOD, 4, ctx->args[0], ARG(1), 0, 0); return 0; }
+SYS_EXIT(fchmodat2, exit_fchmodat2) { path_exit(ctx, RK_CHMOD, 1, 0, -1, -1, 3, 2); return 0; }
+SYS_ENTER(chmod, enter_chmod) { path_enter(ctx, RK_CHMOD, 2, CWD, ARG(0), 0, 0); return 0; }
+SYS_EXIT(chmod, exit_chmod) { path_exit(ctx, RK_CHMOD, 0, -1, -1, -1, -1, 1); return 0; }
 
 // ---- credentials: the new values are read at exit ----
 
