@@ -230,6 +230,17 @@ func attacks(t *testing.T, g *realGuard, url string, w where) {
 		}
 	})
 
+	t.Run("shadow-link", func(t *testing.T) {
+		// A second name for /etc/shadow, to read it by.
+		link := fmt.Sprintf("%s/vigil-link-%d", w.tmp, os.Getpid())
+		cmd := w.cmd(nil, "sh", "-c", fmt.Sprintf("ln -s /etc/shadow %s && cat %s >/dev/null && rm %s", link, link, link))
+		run(t, cmd)
+		expect(t, "VGL-RT-093", w.whose(cmd), w.container, func(a *Alert) bool {
+			f := a.Event.File
+			return f != nil && f.Path == "/etc/shadow" && f.NewPath == link && a.Event.Args["type"] == "symbolic"
+		})
+	})
+
 	t.Run("log-deleted-relative", func(t *testing.T) {
 		// cd /var/log && rm …: the unlink's path is relative.
 		name := fmt.Sprintf("vigil-test-%d.log", os.Getpid())

@@ -356,6 +356,24 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		case rkRename:
 			ev.Args = map[string]any{"flags": int64(r.fileFlags)}
 		}
+	case rkLink:
+		// The target of a symbolic link is relative to the link's
+		// directory; the kernel passes one with ".." (or aliased) here.
+		symbolic := r.mode == 1
+		r.path2 = cleanPath(r.path2)
+		if symbolic && !strings.HasPrefix(r.path, "/") && strings.HasPrefix(r.path2, "/") {
+			r.path = filepath.Join(filepath.Dir(r.path2), r.path)
+		}
+		r.path = cleanPath(r.path)
+		if !en.matcher.match(r.path2) && !en.reads.match(r.path) {
+			return false
+		}
+		ev.File = &File{Path: r.path, NewPath: r.path2}
+		typ := "hard"
+		if symbolic {
+			typ = "symbolic"
+		}
+		ev.Args = map[string]any{"type": typ, "flags": int64(r.fileFlags)}
 	case rkPtrace:
 		ev.Args = map[string]any{"request": r.request, "requestName": ptraceName(r.request), "targetPid": int64(r.target)}
 		if t := en.cache.pid(int32(r.target)); t != nil {

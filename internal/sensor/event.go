@@ -27,6 +27,7 @@ const (
 	KindMount      Kind = "mount"       // mount
 	KindBPF        Kind = "bpf"         // a bpf() program load or map creation
 	KindModuleLoad Kind = "module_load" // init_module/finit_module attempted
+	KindLink       Kind = "link"        // a link to a read-watched file, or at a watched path, was made
 )
 
 // Event is one observed action with everything a rule needs to judge it.
@@ -117,7 +118,8 @@ type Container struct {
 // File is the file an event is about.
 type File struct {
 	Path string `json:"path"`
-	// NewPath is the destination of a rename.
+	// NewPath is the destination of a rename, the new name of a link
+	// (whose Path is its target).
 	NewPath string `json:"newPath,omitempty"`
 	// Flags are open(2) flags; Write says the file was opened for writing
 	// (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND).

@@ -48,6 +48,7 @@ var syscallKinds = map[string]Kind{
 	"setgid16": KindSetGID, "setregid16": KindSetGID, "setresgid16": KindSetGID, "setfsgid16": KindSetGID,
 	"capset": KindCapset, "ptrace": KindPtrace, "memfd_create": KindMemfd, "mount": KindMount,
 	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
+	"symlink": KindLink, "symlinkat": KindLink, "link": KindLink, "linkat": KindLink,
 }
 
 // multiKindSyscalls are the hooks that report several kinds: ia32's

@@ -33,6 +33,7 @@ const (
 	rkMount
 	rkBPF
 	rkModule
+	rkLink
 	rkMax
 )
 
@@ -43,7 +44,7 @@ var recordKinds = [rkMax]Kind{
 	rkTCPState: KindTCPState, rkOpen: KindOpen, rkUnlink: KindUnlink, rkRename: KindRename,
 	rkChmod: KindChmod, rkSetUID: KindSetUID, rkSetGID: KindSetGID, rkCapset: KindCapset,
 	rkPtrace: KindPtrace, rkMemfd: KindMemfd, rkMount: KindMount, rkBPF: KindBPF,
-	rkModule: KindModuleLoad,
+	rkModule: KindModuleLoad, rkLink: KindLink,
 }
 
 // Header flags.
@@ -72,7 +73,7 @@ var minBody = [rkMax]int{
 	rkUnlink: 8 + 2*pathSize, rkRename: 8 + 2*pathSize, rkChmod: 8 + 2*pathSize,
 	rkSetUID: 24, rkSetGID: 24, rkCapset: 24,
 	rkPtrace: 16, rkMemfd: 8 + pathSize, rkMount: 8 + 2*pathSize + dnameSize,
-	rkBPF: 8 + attrSize, rkModule: 8 + dnameSize + pathSize,
+	rkBPF: 8 + attrSize, rkModule: 8 + dnameSize + pathSize, rkLink: 8 + 2*pathSize,
 }
 
 // ErrRecord is wrapped by every decoding error.
@@ -232,7 +233,7 @@ func decodeInto(r *record, b []byte) error {
 		r.newState = int32(le.Uint32(body[12:]))
 		copy(r.saddr[:], body[16:32])
 		copy(r.daddr[:], body[32:48])
-	case rkOpen, rkUnlink, rkRename, rkChmod:
+	case rkOpen, rkUnlink, rkRename, rkChmod, rkLink:
 		r.fileFlags = le.Uint32(body[0:])
 		r.mode = le.Uint32(body[4:])
 		r.path = cstr(body[8 : 8+pathSize])
@@ -326,7 +327,7 @@ func encodeRecord(r *record) []byte {
 		le.PutUint32(body[12:], uint32(r.newState))
 		copy(body[16:32], r.saddr[:])
 		copy(body[32:48], r.daddr[:])
-	case rkOpen, rkUnlink, rkRename, rkChmod:
+	case rkOpen, rkUnlink, rkRename, rkChmod, rkLink:
 		le.PutUint32(body[0:], r.fileFlags)
 		le.PutUint32(body[4:], r.mode)
 		putStr(8, pathSize, r.path)

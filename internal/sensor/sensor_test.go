@@ -816,3 +816,60 @@ func TestRelativePathCalls(t *testing.T) {
 		return e.File != nil && strings.HasPrefix(e.File.Path, other) && e.Kind != KindRename
 	})
 }
+
+// TestLinks: a symbolic or hard link made to a read-watched file (a name
+// by which it could then be read unseen) or at a watched path (a link
+// planted where a unit or a cron job is read) is reported, with relative
+// targets and paths resolved; links among unwatched files are not.
+func TestLinks(t *testing.T) {
+	dir := t.TempDir()
+	watched := filepath.Join(dir, "watched") + "/"
+	other := filepath.Join(dir, "other")
+	for _, d := range []string{watched, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := watched + "read-secret"
+	os.WriteFile(secret, []byte("x"), 0o600)
+	plain := filepath.Join(other, "f")
+	os.WriteFile(plain, []byte("x"), 0o644)
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, ReadPaths: []string{watched + "read-"},
+		Kinds: []Kind{KindLink}}, true)
+	link := func(what string, target, newPath, typ string) {
+		t.Helper()
+		c.waitFor(t, what, func(e Event) bool {
+			return e.Kind == KindLink && e.File.Path == target && e.File.NewPath == newPath && e.Args["type"] == typ && e.Result == 0
+		})
+	}
+	if err := os.Symlink(secret, filepath.Join(other, "s1")); err != nil {
+		t.Fatal(err)
+	}
+	link("symbolic link to a read-watched file", secret, filepath.Join(other, "s1"), "symbolic")
+	if err := os.Link(secret, filepath.Join(other, "h1")); err != nil {
+		t.Fatal(err)
+	}
+	link("hard link to a read-watched file", secret, filepath.Join(other, "h1"), "hard")
+	if err := os.Symlink("../watched/read-secret", filepath.Join(other, "s2")); err != nil {
+		t.Fatal(err)
+	}
+	link("relative symbolic link", secret, filepath.Join(other, "s2"), "symbolic")
+	if err := os.Symlink(plain, watched+"planted"); err != nil {
+		t.Fatal(err)
+	}
+	link("symbolic link planted in a watched directory", plain, watched+"planted", "symbolic")
+	cmd := exec.Command("/bin/sh", "-c", "ln "+plain+" hard-planted && ln -s ../watched/read-secret ../other/s3")
+	cmd.Dir = watched
+	run(t, cmd)
+	link("relative hard link planted", plain, watched+"hard-planted", "hard")
+	link("symbolic link by relative paths", secret, filepath.Join(other, "s3"), "symbolic")
+
+	os.Symlink(plain, filepath.Join(other, "s4"))
+	os.Symlink("f", filepath.Join(other, "s5"))
+	os.Link(plain, filepath.Join(other, "h2"))
+	os.Symlink(plain, watched+"last")
+	link("last", plain, watched+"last", "symbolic")
+	c.none(t, "unwatched link", func(e Event) bool {
+		return e.Kind == KindLink && strings.HasPrefix(e.File.NewPath, other) && e.File.Path != secret
+	})
+}

@@ -17,6 +17,7 @@ var syscallNumbers = map[string]uint32{
 	"setgid": unix.SYS_SETGID, "setregid": unix.SYS_SETREGID, "setresgid": unix.SYS_SETRESGID, "setfsgid": unix.SYS_SETFSGID,
 	"capset": unix.SYS_CAPSET, "ptrace": unix.SYS_PTRACE, "memfd_create": unix.SYS_MEMFD_CREATE, "mount": unix.SYS_MOUNT,
 	"bpf": unix.SYS_BPF, "init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE,
+	"symlink": unix.SYS_SYMLINK, "symlinkat": unix.SYS_SYMLINKAT, "link": unix.SYS_LINK, "linkat": unix.SYS_LINKAT,
 }
 
 // compatSyscallNumbers are the ia32 numbers of the same calls, for a
@@ -42,4 +43,5 @@ var compatSyscallNumbers = map[string]uint32{
 	"setgid16": 46, "setregid16": 71, "setresgid16": 170, "setfsgid16": 139,
 	"capset": 185, "ptrace": 26, "memfd_create": 356, "mount": 21,
 	"bpf": 357, "init_module": 128, "finit_module": 350,
+	"symlink": 83, "symlinkat": 304, "link": 9, "linkat": 303,
 }

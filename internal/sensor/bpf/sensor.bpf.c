@@ -39,6 +39,7 @@ enum {
 	RK_MOUNT,
 	RK_BPF,
 	RK_MODULE,
+	RK_LINK,
 	RK_MAX, // keep last; sizes the drop counters
 };
 
@@ -144,10 +145,10 @@ struct tcp_body {
 };
 
 struct file_body {
-	u32 flags; // open flags; rename flags
-	u32 mode;
-	char path[PATH_SZ];
-	char path2[PATH_SZ]; // rename destination
+	u32 flags; // open flags; rename and linkat flags
+	u32 mode; // chmod: the mode; link: 1 symbolic, 0 hard
+	char path[PATH_SZ]; // link: the target
+	char path2[PATH_SZ]; // rename destination; link: the new link
 };
 
 struct cred_body {
@@ -1268,16 +1269,16 @@ static __always_inline long join_at(long dirfd, const char *rel, char *out)
 	return total;
 }
 
-// path_watched reads a path argument (relative to dirfd) into the key
-// buffer and looks it up in the watched prefixes: 1 watched, 0 not, -1
-// for user space to judge. A relative path is joined to its directory's
+// path_lookup reads a path argument (relative to dirfd) into the key
+// buffer and looks it up in the watched prefixes: 1 watched (its value
+// in *val), 0 not, -1 for user space to judge. A relative path is joined to its directory's
 // (join_at). User space judges a path not readable now (a system call's
 // entry can find it on a page the process never touched yet — a static
 // program's read-only data, say — and a tracepoint program cannot fault
 // pages in; the exit reads it again), an aliased one (aliased: user space
 // cleans "//", "." and "..") and one it could not join: skipping those
 // would let any program hide a call by its string.
-static __always_inline int path_watched(long dirfd, const char *upath)
+static __always_inline int path_lookup(long dirfd, const char *upath, u32 *val)
 {
 	u32 zero = 0;
 	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
@@ -1301,7 +1302,17 @@ static __always_inline int path_watched(long dirfd, const char *upath)
 	if (aliased(k->path, n))
 		return -1;
 	k->prefixlen = (n - 1) * 8; // without the NUL
-	return bpf_map_lookup_elem(&watched, k) ? 1 : 0;
+	u32 *v = bpf_map_lookup_elem(&watched, k);
+	if (!v)
+		return 0;
+	*val = *v;
+	return 1;
+}
+
+static __always_inline int path_watched(long dirfd, const char *upath)
+{
+	u32 v;
+	return path_lookup(dirfd, upath, &v);
 }
 
 // path_enter stashes a path syscall when p1 (or, for renames, p2),
@@ -1319,10 +1330,12 @@ static __always_inline void path_enter(struct sysenter *ctx, u32 kind, int nargs
 	stash(ctx, kind, nargs);
 }
 
+#define NOJOIN -2
+
 // path_arg writes path argument pi, relative to the directory fd in
-// argument di (-1: the working directory), to out: joined to the
-// directory's path when relative (out has room past PATH_SZ), as read
-// otherwise, "" when pi < 0.
+// argument di (-1: the working directory; NOJOIN: left relative), to
+// out: joined to the directory's path when relative (out has room past
+// PATH_SZ), as read otherwise, "" when pi < 0.
 static __always_inline void path_arg(struct inflight *in, int pi, int di, char *out)
 {
 	out[0] = 0;
@@ -1331,7 +1344,7 @@ static __always_inline void path_arg(struct inflight *in, int pi, int di, char *
 	const char *p = (const char *)in->args[pi];
 	char c = 0;
 	bpf_probe_read_user(&c, 1, p);
-	if (c != '/' && join_at(di >= 0 && di < 6 ? (long)in->args[di] : AT_FDCWD, p, out) > 0)
+	if (c != '/' && di != NOJOIN && join_at(di >= 0 && di < 6 ? (long)in->args[di] : AT_FDCWD, p, out) > 0)
 		return;
 	bpf_probe_read_user_str(out, PATH_SZ, p);
 }
@@ -1360,6 +1373,77 @@ static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int
 	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
+// A link is reported when the new link's path is watched (a symbolic
+// link planted where a unit, a cron job or ld.so.preload is read) or when
+// its target is read-watched: a hard link to /etc/shadow, or a symbolic
+// link to it, is a name no prefix matches, by which the file is then read
+// unseen. A relative symbolic link target without ".." stays in the
+// link's own directory (the new path's match covers it); one with ".."
+// (and an aliased absolute one) goes to user space, which resolves it
+// against the link's directory.
+static __always_inline int link_target(const char *target)
+{
+	char *p = key_path();
+	if (!p)
+		return 0;
+	long n = bpf_probe_read_user_str(p, PATH_SZ, target);
+	if (n < 0)
+		return -1;
+	if (n <= 1)
+		return 0;
+	if (p[0] != '/') {
+		if (n > 3 && p[0] == '.' && p[1] == '.' && p[2] == '/')
+			return -1;
+		return alias_scan(n) ? -1 : 0;
+	}
+	u32 v = 0;
+	int w = path_lookup(AT_FDCWD, target, &v);
+	return w < 0 ? -1 : w && (v & PW_READS);
+}
+
+// hard_target is link_target for a hard link's existing path (relative
+// to dirfd).
+static __always_inline int hard_target(long dirfd, const char *old)
+{
+	u32 v = 0;
+	int w = path_lookup(dirfd, old, &v);
+	return w < 0 ? -1 : w && (v & PW_READS);
+}
+
+static __always_inline void link_enter(struct sysenter *ctx, int nargs, bool symbolic, long od, const char *old, long nd, const char *newp)
+{
+	if (!wanted(RK_LINK))
+		return;
+	if (!path_watched(nd, newp) && !(symbolic ? link_target(old) : hard_target(od, old)))
+		return;
+	stash(ctx, RK_LINK, nargs);
+}
+
+// link_exit reports a stashed link: the target (argument ti, relative to
+// the directory fd in argument di; NOJOIN for a symbolic link's, which
+// is relative to the link), the new link (ni, relative to ndi), and the
+// flags (args[fi]).
+static __always_inline void link_exit(struct sysexit *ctx, bool symbolic, int ti, int di, int ni, int ndi, int fi)
+{
+	struct inflight *in = unstash(RK_LINK);
+	if (!in)
+		return;
+	struct record *r = scratch_record();
+	if (!r) {
+		unstash_done(in);
+		return;
+	}
+	fill_hdr(&r->h, RK_LINK);
+	r->h.result = ctx->ret;
+	struct file_body *b = &r->file;
+	b->flags = fi >= 0 && fi < 6 ? in->args[fi] : 0;
+	b->mode = symbolic;
+	path_arg(in, ti, di, b->path);
+	path_arg(in, ni, ndi, b->path2);
+	unstash_done(in);
+	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
+}
+
 #define CWD AT_FDCWD
 #define ARG(i) ((const char *)ctx->args[i])
 
@@ -1376,6 +1460,15 @@ SYS_ENTER(renameat, enter_renameat) { path_enter(ctx, RK_RENAME, 4, ctx->args[0]
 SYS_EXIT(renameat, exit_renameat) { path_exit(ctx, RK_RENAME, 1, 0, 3, 2, -1, -1); return 0; }
 SYS_ENTER(rename, enter_rename) { path_enter(ctx, RK_RENAME, 2, CWD, ARG(0), CWD, ARG(1)); return 0; }
 SYS_EXIT(rename, exit_rename) { path_exit(ctx, RK_RENAME, 0, -1, 1, -1, -1, -1); return 0; }
+
+SYS_ENTER(symlink, enter_symlink) { link_enter(ctx, 2, true, CWD, ARG(0), CWD, ARG(1)); return 0; }
+SYS_EXIT(symlink, exit_symlink) { link_exit(ctx, true, 0, NOJOIN, 1, -1, -1); return 0; }
+SYS_ENTER(symlinkat, enter_symlinkat) { link_enter(ctx, 3, true, CWD, ARG(0), ctx->args[1], ARG(2)); return 0; }
+SYS_EXIT(symlinkat, exit_symlinkat) { link_exit(ctx, true, 0, NOJOIN, 2, 1, -1); return 0; }
+SYS_ENTER(link, enter_link) { link_enter(ctx, 2, false, CWD, ARG(0), CWD, ARG(1)); return 0; }
+SYS_EXIT(link, exit_link) { link_exit(ctx, false, 0, -1, 1, -1, -1); return 0; }
+SYS_ENTER(linkat, enter_linkat) { link_enter(ctx, 5, false, ctx->args[0], ARG(1), ctx->args[2], ARG(3)); return 0; }
+SYS_EXIT(linkat, exit_linkat) { link_exit(ctx, false, 1, 0, 3, 2, 4); return 0; }
 
 SYS_ENTER(fchmodat, enter_fchmodat) { path_enter(ctx, RK_CHMOD, 3, ctx->args[0], ARG(1), 0, 0); return 0; }
 SYS_EXIT(fchmodat, exit_fchmodat) { path_exit(ctx, RK_CHMOD, 1, 0, -1, -1, -1, 2); return 0; }

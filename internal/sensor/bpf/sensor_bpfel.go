@@ -42,6 +42,8 @@ const (
 	SensorProgEnterFchmodat2   = "enter_fchmodat2"
 	SensorProgEnterFinitModule = "enter_finit_module"
 	SensorProgEnterInitModule  = "enter_init_module"
+	SensorProgEnterLink        = "enter_link"
+	SensorProgEnterLinkat      = "enter_linkat"
 	SensorProgEnterListen      = "enter_listen"
 	SensorProgEnterMemfd       = "enter_memfd"
 	SensorProgEnterMount       = "enter_mount"
@@ -70,6 +72,8 @@ const (
 	SensorProgEnterSetuid      = "enter_setuid"
 	SensorProgEnterSetuid16    = "enter_setuid16"
 	SensorProgEnterSocketcall  = "enter_socketcall"
+	SensorProgEnterSymlink     = "enter_symlink"
+	SensorProgEnterSymlinkat   = "enter_symlinkat"
 	SensorProgEnterUnlink      = "enter_unlink"
 	SensorProgEnterUnlinkat    = "enter_unlinkat"
 	SensorProgExitAccept       = "exit_accept"
@@ -84,6 +88,8 @@ const (
 	SensorProgExitFchmodat2    = "exit_fchmodat2"
 	SensorProgExitFinitModule  = "exit_finit_module"
 	SensorProgExitInitModule   = "exit_init_module"
+	SensorProgExitLink         = "exit_link"
+	SensorProgExitLinkat       = "exit_linkat"
 	SensorProgExitListen       = "exit_listen"
 	SensorProgExitMemfd        = "exit_memfd"
 	SensorProgExitMount        = "exit_mount"
@@ -112,6 +118,8 @@ const (
 	SensorProgExitSetuid       = "exit_setuid"
 	SensorProgExitSetuid16     = "exit_setuid16"
 	SensorProgExitSocketcall   = "exit_socketcall"
+	SensorProgExitSymlink      = "exit_symlink"
+	SensorProgExitSymlinkat    = "exit_symlinkat"
 	SensorProgExitUnlink       = "exit_unlink"
 	SensorProgExitUnlinkat     = "exit_unlinkat"
 	SensorProgRtpFork          = "rtp_fork"
@@ -176,6 +184,8 @@ type SensorProgramSpecs struct {
 	EnterFchmodat2   *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
 	EnterFinitModule *ebpf.ProgramSpec `ebpf:"enter_finit_module"`
 	EnterInitModule  *ebpf.ProgramSpec `ebpf:"enter_init_module"`
+	EnterLink        *ebpf.ProgramSpec `ebpf:"enter_link"`
+	EnterLinkat      *ebpf.ProgramSpec `ebpf:"enter_linkat"`
 	EnterListen      *ebpf.ProgramSpec `ebpf:"enter_listen"`
 	EnterMemfd       *ebpf.ProgramSpec `ebpf:"enter_memfd"`
 	EnterMount       *ebpf.ProgramSpec `ebpf:"enter_mount"`
@@ -204,6 +214,8 @@ type SensorProgramSpecs struct {
 	EnterSetuid      *ebpf.ProgramSpec `ebpf:"enter_setuid"`
 	EnterSetuid16    *ebpf.ProgramSpec `ebpf:"enter_setuid16"`
 	EnterSocketcall  *ebpf.ProgramSpec `ebpf:"enter_socketcall"`
+	EnterSymlink     *ebpf.ProgramSpec `ebpf:"enter_symlink"`
+	EnterSymlinkat   *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
 	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.ProgramSpec `ebpf:"exit_accept"`
@@ -218,6 +230,8 @@ type SensorProgramSpecs struct {
 	ExitFchmodat2    *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
 	ExitFinitModule  *ebpf.ProgramSpec `ebpf:"exit_finit_module"`
 	ExitInitModule   *ebpf.ProgramSpec `ebpf:"exit_init_module"`
+	ExitLink         *ebpf.ProgramSpec `ebpf:"exit_link"`
+	ExitLinkat       *ebpf.ProgramSpec `ebpf:"exit_linkat"`
 	ExitListen       *ebpf.ProgramSpec `ebpf:"exit_listen"`
 	ExitMemfd        *ebpf.ProgramSpec `ebpf:"exit_memfd"`
 	ExitMount        *ebpf.ProgramSpec `ebpf:"exit_mount"`
@@ -246,6 +260,8 @@ type SensorProgramSpecs struct {
 	ExitSetuid       *ebpf.ProgramSpec `ebpf:"exit_setuid"`
 	ExitSetuid16     *ebpf.ProgramSpec `ebpf:"exit_setuid16"`
 	ExitSocketcall   *ebpf.ProgramSpec `ebpf:"exit_socketcall"`
+	ExitSymlink      *ebpf.ProgramSpec `ebpf:"exit_symlink"`
+	ExitSymlinkat    *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
 	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.ProgramSpec `ebpf:"rtp_fork"`
@@ -359,6 +375,8 @@ type SensorPrograms struct {
 	EnterFchmodat2   *ebpf.Program `ebpf:"enter_fchmodat2"`
 	EnterFinitModule *ebpf.Program `ebpf:"enter_finit_module"`
 	EnterInitModule  *ebpf.Program `ebpf:"enter_init_module"`
+	EnterLink        *ebpf.Program `ebpf:"enter_link"`
+	EnterLinkat      *ebpf.Program `ebpf:"enter_linkat"`
 	EnterListen      *ebpf.Program `ebpf:"enter_listen"`
 	EnterMemfd       *ebpf.Program `ebpf:"enter_memfd"`
 	EnterMount       *ebpf.Program `ebpf:"enter_mount"`
@@ -387,6 +405,8 @@ type SensorPrograms struct {
 	EnterSetuid      *ebpf.Program `ebpf:"enter_setuid"`
 	EnterSetuid16    *ebpf.Program `ebpf:"enter_setuid16"`
 	EnterSocketcall  *ebpf.Program `ebpf:"enter_socketcall"`
+	EnterSymlink     *ebpf.Program `ebpf:"enter_symlink"`
+	EnterSymlinkat   *ebpf.Program `ebpf:"enter_symlinkat"`
 	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.Program `ebpf:"exit_accept"`
@@ -401,6 +421,8 @@ type SensorPrograms struct {
 	ExitFchmodat2    *ebpf.Program `ebpf:"exit_fchmodat2"`
 	ExitFinitModule  *ebpf.Program `ebpf:"exit_finit_module"`
 	ExitInitModule   *ebpf.Program `ebpf:"exit_init_module"`
+	ExitLink         *ebpf.Program `ebpf:"exit_link"`
+	ExitLinkat       *ebpf.Program `ebpf:"exit_linkat"`
 	ExitListen       *ebpf.Program `ebpf:"exit_listen"`
 	ExitMemfd        *ebpf.Program `ebpf:"exit_memfd"`
 	ExitMount        *ebpf.Program `ebpf:"exit_mount"`
@@ -429,6 +451,8 @@ type SensorPrograms struct {
 	ExitSetuid       *ebpf.Program `ebpf:"exit_setuid"`
 	ExitSetuid16     *ebpf.Program `ebpf:"exit_setuid16"`
 	ExitSocketcall   *ebpf.Program `ebpf:"exit_socketcall"`
+	ExitSymlink      *ebpf.Program `ebpf:"exit_symlink"`
+	ExitSymlinkat    *ebpf.Program `ebpf:"exit_symlinkat"`
 	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.Program `ebpf:"rtp_fork"`
@@ -453,6 +477,8 @@ func (p *SensorPrograms) Close() error {
 		p.EnterFchmodat2,
 		p.EnterFinitModule,
 		p.EnterInitModule,
+		p.EnterLink,
+		p.EnterLinkat,
 		p.EnterListen,
 		p.EnterMemfd,
 		p.EnterMount,
@@ -481,6 +507,8 @@ func (p *SensorPrograms) Close() error {
 		p.EnterSetuid,
 		p.EnterSetuid16,
 		p.EnterSocketcall,
+		p.EnterSymlink,
+		p.EnterSymlinkat,
 		p.EnterUnlink,
 		p.EnterUnlinkat,
 		p.ExitAccept,
@@ -495,6 +523,8 @@ func (p *SensorPrograms) Close() error {
 		p.ExitFchmodat2,
 		p.ExitFinitModule,
 		p.ExitInitModule,
+		p.ExitLink,
+		p.ExitLinkat,
 		p.ExitListen,
 		p.ExitMemfd,
 		p.ExitMount,
@@ -523,6 +553,8 @@ func (p *SensorPrograms) Close() error {
 		p.ExitSetuid,
 		p.ExitSetuid16,
 		p.ExitSocketcall,
+		p.ExitSymlink,
+		p.ExitSymlinkat,
 		p.ExitUnlink,
 		p.ExitUnlinkat,
 		p.RtpFork,
