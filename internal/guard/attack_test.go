@@ -252,6 +252,16 @@ func attacks(t *testing.T, g *realGuard, url string, w where) {
 		})
 	})
 
+	t.Run("log-truncated-relative", func(t *testing.T) {
+		// truncate opens without O_TRUNC and calls ftruncate(2) on the fd.
+		name := fmt.Sprintf("vigil-trunc-%d.log", os.Getpid())
+		cmd := w.cmd(nil, "sh", "-c", fmt.Sprintf("mkdir -p /var/log && echo x >> /var/log/%s && cd /var/log && truncate -s 0 %s && rm -f %s", name, name, name))
+		run(t, cmd)
+		expect(t, "VGL-RT-091", w.whose(cmd), w.container, func(a *Alert) bool {
+			return a.Event.Kind == "truncate" && a.Event.File != nil && a.Event.File.Path == "/var/log/"+name
+		})
+	})
+
 	t.Run("authorized-keys", func(t *testing.T) {
 		keys := w.sshDir + "/authorized_keys"
 		cmd := w.cmd(nil, "sh", "-c", fmt.Sprintf("mkdir -p %s && echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIvigiltest vigil-test' >> %s", w.sshDir, keys))

@@ -339,7 +339,7 @@ func (en *enricher) details(r *record, ev *Event) bool {
 			return false
 		}
 		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: write}
-	case rkUnlink, rkRename, rkChmod:
+	case rkUnlink, rkRename, rkChmod, rkTruncate:
 		// The kernel leaves "//", "." and ".." to user space (and passes
 		// such paths unmatched); relative ones it has joined to their
 		// directory.

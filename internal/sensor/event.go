@@ -28,6 +28,7 @@ const (
 	KindBPF        Kind = "bpf"         // a bpf() program load or map creation
 	KindModuleLoad Kind = "module_load" // init_module/finit_module attempted
 	KindLink       Kind = "link"        // a link to a read-watched file, or at a watched path, was made
+	KindTruncate   Kind = "truncate"    // a watched file was truncated (truncate, ftruncate)
 )
 
 // Event is one observed action with everything a rule needs to judge it.

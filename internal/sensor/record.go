@@ -34,6 +34,7 @@ const (
 	rkBPF
 	rkModule
 	rkLink
+	rkTruncate
 	rkMax
 )
 
@@ -44,7 +45,7 @@ var recordKinds = [rkMax]Kind{
 	rkTCPState: KindTCPState, rkOpen: KindOpen, rkUnlink: KindUnlink, rkRename: KindRename,
 	rkChmod: KindChmod, rkSetUID: KindSetUID, rkSetGID: KindSetGID, rkCapset: KindCapset,
 	rkPtrace: KindPtrace, rkMemfd: KindMemfd, rkMount: KindMount, rkBPF: KindBPF,
-	rkModule: KindModuleLoad, rkLink: KindLink,
+	rkModule: KindModuleLoad, rkLink: KindLink, rkTruncate: KindTruncate,
 }
 
 // Header flags.
@@ -73,7 +74,7 @@ var minBody = [rkMax]int{
 	rkUnlink: 8 + 2*pathSize, rkRename: 8 + 2*pathSize, rkChmod: 8 + 2*pathSize,
 	rkSetUID: 24, rkSetGID: 24, rkCapset: 24,
 	rkPtrace: 16, rkMemfd: 8 + pathSize, rkMount: 8 + 2*pathSize + dnameSize,
-	rkBPF: 8 + attrSize, rkModule: 8 + dnameSize + pathSize, rkLink: 8 + 2*pathSize,
+	rkBPF: 8 + attrSize, rkModule: 8 + dnameSize + pathSize, rkLink: 8 + 2*pathSize, rkTruncate: 8 + 2*pathSize,
 }
 
 // ErrRecord is wrapped by every decoding error.
@@ -233,7 +234,7 @@ func decodeInto(r *record, b []byte) error {
 		r.newState = int32(le.Uint32(body[12:]))
 		copy(r.saddr[:], body[16:32])
 		copy(r.daddr[:], body[32:48])
-	case rkOpen, rkUnlink, rkRename, rkChmod, rkLink:
+	case rkOpen, rkUnlink, rkRename, rkChmod, rkLink, rkTruncate:
 		r.fileFlags = le.Uint32(body[0:])
 		r.mode = le.Uint32(body[4:])
 		r.path = cstr(body[8 : 8+pathSize])
@@ -327,7 +328,7 @@ func encodeRecord(r *record) []byte {
 		le.PutUint32(body[12:], uint32(r.newState))
 		copy(body[16:32], r.saddr[:])
 		copy(body[32:48], r.daddr[:])
-	case rkOpen, rkUnlink, rkRename, rkChmod, rkLink:
+	case rkOpen, rkUnlink, rkRename, rkChmod, rkLink, rkTruncate:
 		le.PutUint32(body[0:], r.fileFlags)
 		le.PutUint32(body[4:], r.mode)
 		putStr(8, pathSize, r.path)

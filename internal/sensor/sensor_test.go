@@ -873,3 +873,56 @@ func TestLinks(t *testing.T) {
 		return e.Kind == KindLink && strings.HasPrefix(e.File.NewPath, other) && e.File.Path != secret
 	})
 }
+
+// TestFdCalls: fchmod and ftruncate, which name their file by fd, and
+// truncate by a relative path are seen with the watched file's path.
+func TestFdCalls(t *testing.T) {
+	dir := t.TempDir()
+	watched := filepath.Join(dir, "watched") + "/"
+	other := filepath.Join(dir, "other")
+	for _, d := range []string{watched, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{watched + "a", watched + "b", filepath.Join(other, "c")} {
+		os.WriteFile(f, []byte("some bytes"), 0o644)
+	}
+	fa, err := os.OpenFile(watched+"a", os.O_RDONLY, 0) // opened before: only the calls are seen
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fa.Close()
+	fc, err := os.OpenFile(filepath.Join(other, "c"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, Kinds: []Kind{KindChmod, KindTruncate}}, true)
+
+	if err := fa.Chmod(0o755 | os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	ch := c.waitFor(t, "fchmod", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == watched+"a" })
+	if ch.File.Mode != 0o4755 || ch.Result != 0 {
+		t.Errorf("fchmod: mode %o result %d", ch.File.Mode, ch.Result)
+	}
+	cmd := exec.Command("/usr/bin/truncate", "-s", "0", "b")
+	cmd.Dir = watched
+	run(t, cmd)
+	c.waitFor(t, "truncate of a relative path", func(e Event) bool {
+		return e.Kind == KindTruncate && e.File.Path == watched+"b" && e.Process.PID == int32(cmd.Process.Pid)
+	})
+	if err := unix.Truncate(watched+"a", 1); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "truncate", func(e Event) bool {
+		return e.Kind == KindTruncate && e.File.Path == watched+"a" && e.Process.PID == int32(os.Getpid())
+	})
+	fc.Chmod(0o600)
+	fc.Truncate(0)
+	unix.Truncate(filepath.Join(other, "c"), 0)
+	fa.Chmod(0o644) // a last watched call
+	c.waitFor(t, "last fchmod", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == watched+"a" && e.File.Mode == 0o644 })
+	c.none(t, "unwatched", func(e Event) bool { return e.File != nil && strings.HasPrefix(e.File.Path, other) })
+}

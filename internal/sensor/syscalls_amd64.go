@@ -18,6 +18,7 @@ var syscallNumbers = map[string]uint32{
 	"capset": unix.SYS_CAPSET, "ptrace": unix.SYS_PTRACE, "memfd_create": unix.SYS_MEMFD_CREATE, "mount": unix.SYS_MOUNT,
 	"bpf": unix.SYS_BPF, "init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE,
 	"symlink": unix.SYS_SYMLINK, "symlinkat": unix.SYS_SYMLINKAT, "link": unix.SYS_LINK, "linkat": unix.SYS_LINKAT,
+	"fchmod": unix.SYS_FCHMOD, "truncate": unix.SYS_TRUNCATE, "ftruncate": unix.SYS_FTRUNCATE,
 }
 
 // compatSyscallNumbers are the ia32 numbers of the same calls, for a
@@ -26,7 +27,9 @@ var syscallNumbers = map[string]uint32{
 // the programs read the ia32 argument registers. Where ia32 has both an
 // original 16-bit-id call and a 32-bit one (setuid, setuid32), the
 // 32-bit one runs the program of the name and the 16-bit one a program of
-// its own (setuid16: its 0xffff means -1). ia32 has no accept of its own
+// its own (setuid16: its 0xffff means -1); truncate64 and ftruncate64,
+// ia32's calls with a 64-bit length, run programs of their own too
+// (the length is not read). ia32 has no accept of its own
 // (accept4, or socketcall); socketcall, the multiplexed socket entry, has
 // no native counterpart. x/sys/unix has these numbers only in 386
 // builds, hence the literals (arch/x86/entry/syscalls/syscall_32.tbl;
@@ -44,4 +47,5 @@ var compatSyscallNumbers = map[string]uint32{
 	"capset": 185, "ptrace": 26, "memfd_create": 356, "mount": 21,
 	"bpf": 357, "init_module": 128, "finit_module": 350,
 	"symlink": 83, "symlinkat": 304, "link": 9, "linkat": 303,
+	"fchmod": 94, "truncate": 92, "ftruncate": 93, "truncate64": 193, "ftruncate64": 194,
 }

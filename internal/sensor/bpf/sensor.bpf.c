@@ -40,6 +40,7 @@ enum {
 	RK_BPF,
 	RK_MODULE,
 	RK_LINK,
+	RK_TRUNCATE,
 	RK_MAX, // keep last; sizes the drop counters
 };
 
@@ -1444,6 +1445,54 @@ static __always_inline void link_exit(struct sysexit *ctx, bool symbolic, int ti
 	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
+// fd_watched says whether fd's file is under a watched prefix (its path
+// walked in the kernel): fchmod and ftruncate name their file by fd.
+static __always_inline bool fd_watched(long fd)
+{
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	struct record *r = scratch_record();
+	struct file *f = fd_file((struct task_struct *)bpf_get_current_task(), fd);
+	if (!k || !r || !f)
+		return false;
+	long n = path_of(&f->f_path, r->file.path);
+	if (n <= 0)
+		return false;
+	__builtin_memcpy(k->path, r->file.path, PATH_SZ);
+	k->prefixlen = (n & (PATH_SZ - 1)) * 8;
+	return bpf_map_lookup_elem(&watched, k);
+}
+
+// fd_exit reports a stashed fd call (args[0] the fd) of kind, its mode
+// from args[mi].
+static __always_inline void fd_exit(struct sysexit *ctx, u32 kind, int mi)
+{
+	struct inflight *in = unstash(kind);
+	if (!in)
+		return;
+	struct record *r = scratch_record();
+	struct file *f = fd_file((struct task_struct *)bpf_get_current_task(), (long)in->args[0]);
+	if (!r || !f || path_of(&f->f_path, r->file.path) <= 0) {
+		unstash_done(in);
+		return;
+	}
+	fill_hdr(&r->h, kind);
+	r->h.result = ctx->ret;
+	r->file.flags = 0;
+	r->file.mode = mi >= 0 && mi < 6 ? in->args[mi] : 0;
+	r->file.path2[0] = 0;
+	unstash_done(in);
+	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
+}
+
+#define FD_PAIR(name, kind, mi)                                                                   \
+	SYS_ENTER(name, enter_##name) { if (wanted(kind) && fd_watched(ctx->args[0])) stash(ctx, kind, 2); return 0; } \
+	SYS_EXIT(name, exit_##name) { fd_exit(ctx, kind, mi); return 0; }
+
+FD_PAIR(fchmod, RK_CHMOD, 1)
+FD_PAIR(ftruncate, RK_TRUNCATE, -1)
+FD_PAIR(ftruncate64, RK_TRUNCATE, -1) // ia32 only
+
 #define CWD AT_FDCWD
 #define ARG(i) ((const char *)ctx->args[i])
 
@@ -1469,6 +1518,11 @@ SYS_ENTER(link, enter_link) { link_enter(ctx, 2, false, CWD, ARG(0), CWD, ARG(1)
 SYS_EXIT(link, exit_link) { link_exit(ctx, false, 0, -1, 1, -1, -1); return 0; }
 SYS_ENTER(linkat, enter_linkat) { link_enter(ctx, 5, false, ctx->args[0], ARG(1), ctx->args[2], ARG(3)); return 0; }
 SYS_EXIT(linkat, exit_linkat) { link_exit(ctx, false, 1, 0, 3, 2, 4); return 0; }
+
+SYS_ENTER(truncate, enter_truncate) { path_enter(ctx, RK_TRUNCATE, 1, CWD, ARG(0), 0, 0); return 0; }
+SYS_EXIT(truncate, exit_truncate) { path_exit(ctx, RK_TRUNCATE, 0, -1, -1, -1, -1, -1); return 0; }
+SYS_ENTER(truncate64, enter_truncate64) { path_enter(ctx, RK_TRUNCATE, 1, CWD, ARG(0), 0, 0); return 0; } // ia32 only
+SYS_EXIT(truncate64, exit_truncate64) { path_exit(ctx, RK_TRUNCATE, 0, -1, -1, -1, -1, -1); return 0; }
 
 SYS_ENTER(fchmodat, enter_fchmodat) { path_enter(ctx, RK_CHMOD, 3, ctx->args[0], ARG(1), 0, 0); return 0; }
 SYS_EXIT(fchmodat, exit_fchmodat) { path_exit(ctx, RK_CHMOD, 1, 0, -1, -1, -1, 2); return 0; }

@@ -38,9 +38,12 @@ const (
 	SensorProgEnterChmod       = "enter_chmod"
 	SensorProgEnterConnect     = "enter_connect"
 	SensorProgEnterCreat       = "enter_creat"
+	SensorProgEnterFchmod      = "enter_fchmod"
 	SensorProgEnterFchmodat    = "enter_fchmodat"
 	SensorProgEnterFchmodat2   = "enter_fchmodat2"
 	SensorProgEnterFinitModule = "enter_finit_module"
+	SensorProgEnterFtruncate   = "enter_ftruncate"
+	SensorProgEnterFtruncate64 = "enter_ftruncate64"
 	SensorProgEnterInitModule  = "enter_init_module"
 	SensorProgEnterLink        = "enter_link"
 	SensorProgEnterLinkat      = "enter_linkat"
@@ -74,6 +77,8 @@ const (
 	SensorProgEnterSocketcall  = "enter_socketcall"
 	SensorProgEnterSymlink     = "enter_symlink"
 	SensorProgEnterSymlinkat   = "enter_symlinkat"
+	SensorProgEnterTruncate    = "enter_truncate"
+	SensorProgEnterTruncate64  = "enter_truncate64"
 	SensorProgEnterUnlink      = "enter_unlink"
 	SensorProgEnterUnlinkat    = "enter_unlinkat"
 	SensorProgExitAccept       = "exit_accept"
@@ -84,9 +89,12 @@ const (
 	SensorProgExitChmod        = "exit_chmod"
 	SensorProgExitConnect      = "exit_connect"
 	SensorProgExitCreat        = "exit_creat"
+	SensorProgExitFchmod       = "exit_fchmod"
 	SensorProgExitFchmodat     = "exit_fchmodat"
 	SensorProgExitFchmodat2    = "exit_fchmodat2"
 	SensorProgExitFinitModule  = "exit_finit_module"
+	SensorProgExitFtruncate    = "exit_ftruncate"
+	SensorProgExitFtruncate64  = "exit_ftruncate64"
 	SensorProgExitInitModule   = "exit_init_module"
 	SensorProgExitLink         = "exit_link"
 	SensorProgExitLinkat       = "exit_linkat"
@@ -120,6 +128,8 @@ const (
 	SensorProgExitSocketcall   = "exit_socketcall"
 	SensorProgExitSymlink      = "exit_symlink"
 	SensorProgExitSymlinkat    = "exit_symlinkat"
+	SensorProgExitTruncate     = "exit_truncate"
+	SensorProgExitTruncate64   = "exit_truncate64"
 	SensorProgExitUnlink       = "exit_unlink"
 	SensorProgExitUnlinkat     = "exit_unlinkat"
 	SensorProgRtpFork          = "rtp_fork"
@@ -180,9 +190,12 @@ type SensorProgramSpecs struct {
 	EnterChmod       *ebpf.ProgramSpec `ebpf:"enter_chmod"`
 	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
 	EnterCreat       *ebpf.ProgramSpec `ebpf:"enter_creat"`
+	EnterFchmod      *ebpf.ProgramSpec `ebpf:"enter_fchmod"`
 	EnterFchmodat    *ebpf.ProgramSpec `ebpf:"enter_fchmodat"`
 	EnterFchmodat2   *ebpf.ProgramSpec `ebpf:"enter_fchmodat2"`
 	EnterFinitModule *ebpf.ProgramSpec `ebpf:"enter_finit_module"`
+	EnterFtruncate   *ebpf.ProgramSpec `ebpf:"enter_ftruncate"`
+	EnterFtruncate64 *ebpf.ProgramSpec `ebpf:"enter_ftruncate64"`
 	EnterInitModule  *ebpf.ProgramSpec `ebpf:"enter_init_module"`
 	EnterLink        *ebpf.ProgramSpec `ebpf:"enter_link"`
 	EnterLinkat      *ebpf.ProgramSpec `ebpf:"enter_linkat"`
@@ -216,6 +229,8 @@ type SensorProgramSpecs struct {
 	EnterSocketcall  *ebpf.ProgramSpec `ebpf:"enter_socketcall"`
 	EnterSymlink     *ebpf.ProgramSpec `ebpf:"enter_symlink"`
 	EnterSymlinkat   *ebpf.ProgramSpec `ebpf:"enter_symlinkat"`
+	EnterTruncate    *ebpf.ProgramSpec `ebpf:"enter_truncate"`
+	EnterTruncate64  *ebpf.ProgramSpec `ebpf:"enter_truncate64"`
 	EnterUnlink      *ebpf.ProgramSpec `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.ProgramSpec `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.ProgramSpec `ebpf:"exit_accept"`
@@ -226,9 +241,12 @@ type SensorProgramSpecs struct {
 	ExitChmod        *ebpf.ProgramSpec `ebpf:"exit_chmod"`
 	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
 	ExitCreat        *ebpf.ProgramSpec `ebpf:"exit_creat"`
+	ExitFchmod       *ebpf.ProgramSpec `ebpf:"exit_fchmod"`
 	ExitFchmodat     *ebpf.ProgramSpec `ebpf:"exit_fchmodat"`
 	ExitFchmodat2    *ebpf.ProgramSpec `ebpf:"exit_fchmodat2"`
 	ExitFinitModule  *ebpf.ProgramSpec `ebpf:"exit_finit_module"`
+	ExitFtruncate    *ebpf.ProgramSpec `ebpf:"exit_ftruncate"`
+	ExitFtruncate64  *ebpf.ProgramSpec `ebpf:"exit_ftruncate64"`
 	ExitInitModule   *ebpf.ProgramSpec `ebpf:"exit_init_module"`
 	ExitLink         *ebpf.ProgramSpec `ebpf:"exit_link"`
 	ExitLinkat       *ebpf.ProgramSpec `ebpf:"exit_linkat"`
@@ -262,6 +280,8 @@ type SensorProgramSpecs struct {
 	ExitSocketcall   *ebpf.ProgramSpec `ebpf:"exit_socketcall"`
 	ExitSymlink      *ebpf.ProgramSpec `ebpf:"exit_symlink"`
 	ExitSymlinkat    *ebpf.ProgramSpec `ebpf:"exit_symlinkat"`
+	ExitTruncate     *ebpf.ProgramSpec `ebpf:"exit_truncate"`
+	ExitTruncate64   *ebpf.ProgramSpec `ebpf:"exit_truncate64"`
 	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.ProgramSpec `ebpf:"rtp_fork"`
@@ -371,9 +391,12 @@ type SensorPrograms struct {
 	EnterChmod       *ebpf.Program `ebpf:"enter_chmod"`
 	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
 	EnterCreat       *ebpf.Program `ebpf:"enter_creat"`
+	EnterFchmod      *ebpf.Program `ebpf:"enter_fchmod"`
 	EnterFchmodat    *ebpf.Program `ebpf:"enter_fchmodat"`
 	EnterFchmodat2   *ebpf.Program `ebpf:"enter_fchmodat2"`
 	EnterFinitModule *ebpf.Program `ebpf:"enter_finit_module"`
+	EnterFtruncate   *ebpf.Program `ebpf:"enter_ftruncate"`
+	EnterFtruncate64 *ebpf.Program `ebpf:"enter_ftruncate64"`
 	EnterInitModule  *ebpf.Program `ebpf:"enter_init_module"`
 	EnterLink        *ebpf.Program `ebpf:"enter_link"`
 	EnterLinkat      *ebpf.Program `ebpf:"enter_linkat"`
@@ -407,6 +430,8 @@ type SensorPrograms struct {
 	EnterSocketcall  *ebpf.Program `ebpf:"enter_socketcall"`
 	EnterSymlink     *ebpf.Program `ebpf:"enter_symlink"`
 	EnterSymlinkat   *ebpf.Program `ebpf:"enter_symlinkat"`
+	EnterTruncate    *ebpf.Program `ebpf:"enter_truncate"`
+	EnterTruncate64  *ebpf.Program `ebpf:"enter_truncate64"`
 	EnterUnlink      *ebpf.Program `ebpf:"enter_unlink"`
 	EnterUnlinkat    *ebpf.Program `ebpf:"enter_unlinkat"`
 	ExitAccept       *ebpf.Program `ebpf:"exit_accept"`
@@ -417,9 +442,12 @@ type SensorPrograms struct {
 	ExitChmod        *ebpf.Program `ebpf:"exit_chmod"`
 	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
 	ExitCreat        *ebpf.Program `ebpf:"exit_creat"`
+	ExitFchmod       *ebpf.Program `ebpf:"exit_fchmod"`
 	ExitFchmodat     *ebpf.Program `ebpf:"exit_fchmodat"`
 	ExitFchmodat2    *ebpf.Program `ebpf:"exit_fchmodat2"`
 	ExitFinitModule  *ebpf.Program `ebpf:"exit_finit_module"`
+	ExitFtruncate    *ebpf.Program `ebpf:"exit_ftruncate"`
+	ExitFtruncate64  *ebpf.Program `ebpf:"exit_ftruncate64"`
 	ExitInitModule   *ebpf.Program `ebpf:"exit_init_module"`
 	ExitLink         *ebpf.Program `ebpf:"exit_link"`
 	ExitLinkat       *ebpf.Program `ebpf:"exit_linkat"`
@@ -453,6 +481,8 @@ type SensorPrograms struct {
 	ExitSocketcall   *ebpf.Program `ebpf:"exit_socketcall"`
 	ExitSymlink      *ebpf.Program `ebpf:"exit_symlink"`
 	ExitSymlinkat    *ebpf.Program `ebpf:"exit_symlinkat"`
+	ExitTruncate     *ebpf.Program `ebpf:"exit_truncate"`
+	ExitTruncate64   *ebpf.Program `ebpf:"exit_truncate64"`
 	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.Program `ebpf:"rtp_fork"`
@@ -473,9 +503,12 @@ func (p *SensorPrograms) Close() error {
 		p.EnterChmod,
 		p.EnterConnect,
 		p.EnterCreat,
+		p.EnterFchmod,
 		p.EnterFchmodat,
 		p.EnterFchmodat2,
 		p.EnterFinitModule,
+		p.EnterFtruncate,
+		p.EnterFtruncate64,
 		p.EnterInitModule,
 		p.EnterLink,
 		p.EnterLinkat,
@@ -509,6 +542,8 @@ func (p *SensorPrograms) Close() error {
 		p.EnterSocketcall,
 		p.EnterSymlink,
 		p.EnterSymlinkat,
+		p.EnterTruncate,
+		p.EnterTruncate64,
 		p.EnterUnlink,
 		p.EnterUnlinkat,
 		p.ExitAccept,
@@ -519,9 +554,12 @@ func (p *SensorPrograms) Close() error {
 		p.ExitChmod,
 		p.ExitConnect,
 		p.ExitCreat,
+		p.ExitFchmod,
 		p.ExitFchmodat,
 		p.ExitFchmodat2,
 		p.ExitFinitModule,
+		p.ExitFtruncate,
+		p.ExitFtruncate64,
 		p.ExitInitModule,
 		p.ExitLink,
 		p.ExitLinkat,
@@ -555,6 +593,8 @@ func (p *SensorPrograms) Close() error {
 		p.ExitSocketcall,
 		p.ExitSymlink,
 		p.ExitSymlinkat,
+		p.ExitTruncate,
+		p.ExitTruncate64,
 		p.ExitUnlink,
 		p.ExitUnlinkat,
 		p.RtpFork,
