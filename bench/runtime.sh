@@ -136,6 +136,13 @@ if ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
 	die "127.0.0.1:$port is in use; set VIGIL_BENCH_RUNTIME_PORT"
 fi
 [ -r "$watched" ] || die "VIGIL_BENCH_RUNTIME_WATCHED=$watched is not a readable file"
+# Kernel BPF statistics time every program run (two clock reads each): on
+# this VM they made the agent's open/close overhead look half again as
+# large. They are a system-wide switch; the benchmark refuses rather than
+# flip it behind its owner's back.
+if [ "$(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || echo 0)" != 0 ]; then
+	die "kernel.bpf_stats_enabled is on: it adds to every eBPF program run and would inflate the agent's overhead; turn it off (sysctl -w kernel.bpf_stats_enabled=0) and run again"
+fi
 unwatched=$(mktemp -d /tmp/vigil-runtime.XXXXXX)
 echo "unwatched" >"$unwatched/file"
 for l in $loops; do
