@@ -230,6 +230,23 @@ func attacks(t *testing.T, g *realGuard, url string, w where) {
 		}
 	})
 
+	t.Run("read-shadow-io-uring", func(t *testing.T) {
+		// The open submitted through io_uring: no open system call.
+		cmd := w.cmd([]string{helperEnv + "=uring-open"}, w.helper, "/etc/shadow")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 3 && strings.Contains(string(out), "io_uring_setup") && w.container != "" {
+				// Docker's default seccomp profile refuses io_uring: a
+				// container's process cannot submit anything that way.
+				t.Skipf("io_uring refused in the container: %s", strings.TrimSpace(string(out)))
+			}
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+		expect(t, "VGL-RT-060", w.whose(cmd), w.container, func(a *Alert) bool {
+			return a.Event.File != nil && a.Event.File.Path == "/etc/shadow" && a.Event.Args["via"] == "io_uring"
+		})
+	})
+
 	t.Run("shadow-link", func(t *testing.T) {
 		// A second name for /etc/shadow, to read it by.
 		link := fmt.Sprintf("%s/vigil-link-%d", w.tmp, os.Getpid())

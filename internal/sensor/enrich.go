@@ -195,6 +195,12 @@ func (en *enricher) event(r *record) (ev Event, ok bool) {
 	if !en.details(r, &ev) {
 		return ev, false
 	}
+	if r.header.flags&hfIOURing != 0 {
+		if ev.Args == nil {
+			ev.Args = map[string]any{}
+		}
+		ev.Args["via"] = "io_uring"
+	}
 	return ev, true
 }
 

@@ -54,8 +54,28 @@ var syscallKinds = map[string]Kind{
 }
 
 // multiKindSyscalls are the hooks that report several kinds: ia32's
-// socketcall, the entry of every socket call of older 32-bit code.
-var multiKindSyscalls = map[string][]Kind{"socketcall": {KindConnect, KindBind, KindListen, KindAccept}}
+// socketcall, the entry of every socket call of older 32-bit code, and
+// io_uring's submission tracepoint.
+var multiKindSyscalls = map[string][]Kind{
+	"socketcall":          {KindConnect, KindBind, KindListen, KindAccept},
+	"io_uring_submit_req": {KindOpen, KindUnlink, KindRename, KindLink, KindConnect},
+}
+
+// hookAvailable says whether the kernel has a hook the programs need only
+// where it exists: io_uring's tracepoint (and the io_uring types its
+// program reads) is missing from a kernel built without io_uring, where
+// nothing can be submitted that way either.
+func hookAvailable(hook string) bool {
+	if hook != "io_uring_submit_req" {
+		return true
+	}
+	for _, d := range []string{"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"} {
+		if _, err := os.Stat(d + "/io_uring/io_uring_submit_req"); err == nil {
+			return true
+		}
+	}
+	return false
+}
 
 // wantsHook says whether the programs of hook (a system call or
 // tracepoint) report a kind that is enabled.
@@ -101,7 +121,8 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 	}
 	spec.Maps["events"].MaxEntries = uint32(o.RingBufferSize)
 	for name, p := range spec.Programs {
-		if !o.wantsHook(hookName(p.SectionName)) {
+		hook := hookName(p.SectionName)
+		if !o.wantsHook(hook) || !hookAvailable(hook) {
 			delete(spec.Programs, name)
 		}
 	}

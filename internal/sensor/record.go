@@ -53,6 +53,7 @@ const (
 	hfTTY        = 1
 	hfExeDeleted = 2
 	hfExeMemfd   = 4
+	hfIOURing    = 8 // submitted through io_uring: no system call, result unknown
 )
 
 // Sizes shared with the C side.

@@ -48,6 +48,7 @@ enum {
 #define HF_TTY 1
 #define HF_EXE_DELETED 2
 #define HF_EXE_MEMFD 4
+#define HF_IO_URING 8 // the action was submitted through io_uring (no syscall; result unknown)
 
 #define PATH_SZ 256 // file paths, truncated (also the LPM key size)
 #define ARGV_SZ 4096 // exec argument block, truncated
@@ -1252,14 +1253,19 @@ static __always_inline const struct path *dir_of(long dirfd)
 // join_at writes to out the path of dirfd's directory, a '/' and the
 // relative user path rel, and returns its length (NUL excluded), or -1.
 // out has PATH_SZ bytes of room past its PATH_SZ (a scratch record's).
-static __always_inline long join_at(long dirfd, const char *rel, char *out)
+static __always_inline long read_str(char *dst, u32 size, const char *src, bool kern)
+{
+	return kern ? bpf_probe_read_kernel_str(dst, size, src) : bpf_probe_read_user_str(dst, size, src);
+}
+
+static __always_inline long join_at_k(long dirfd, const char *rel, char *out, bool kern)
 {
 	long n = path_of(dir_of(dirfd), out);
 	if (n <= 0)
 		return -1;
 	u32 off = n == 1 ? 1 : n + 1; // "/" + rel, or dir + "/" + rel
 	out[(off - 1) & (PATH_SZ - 1)] = '/';
-	long m = bpf_probe_read_user_str(out + (off & (PATH_SZ - 1)), PATH_SZ, rel);
+	long m = read_str(out + (off & (PATH_SZ - 1)), PATH_SZ, rel, kern);
 	if (m <= 0)
 		return -1;
 	long total = off + m - 1;
@@ -1268,6 +1274,11 @@ static __always_inline long join_at(long dirfd, const char *rel, char *out)
 		return -1;
 	}
 	return total;
+}
+
+static __always_inline long join_at(long dirfd, const char *rel, char *out)
+{
+	return join_at_k(dirfd, rel, out, false);
 }
 
 // path_lookup reads a path argument (relative to dirfd) into the key
@@ -1530,6 +1541,212 @@ SYS_ENTER(fchmodat2, enter_fchmodat2) { path_enter(ctx, RK_CHMOD, 4, ctx->args[0
 SYS_EXIT(fchmodat2, exit_fchmodat2) { path_exit(ctx, RK_CHMOD, 1, 0, -1, -1, 3, 2); return 0; }
 SYS_ENTER(chmod, enter_chmod) { path_enter(ctx, RK_CHMOD, 2, CWD, ARG(0), 0, 0); return 0; }
 SYS_EXIT(chmod, exit_chmod) { path_exit(ctx, RK_CHMOD, 0, -1, -1, -1, -1, 1); return 0; }
+
+// ---- io_uring ----
+//
+// An operation submitted through io_uring makes no system call of its
+// own: an open, an unlink or a connect that way passes every system-call
+// hook (the "curing" rootkit works so). The io_uring_submit_req
+// tracepoint fires once the request is prepared — paths already copied
+// into the kernel (struct filename), a connect's address still in user
+// memory — and its file, network and link operations are judged here as
+// their system calls are, but at submission: the result is not known
+// (HF_IO_URING), and a write through a symbolic link is not resolved.
+
+#define IORING_OP_CONNECT 16
+#define IORING_OP_OPENAT 18
+#define IORING_OP_OPENAT2 28
+#define IORING_OP_RENAMEAT 35
+#define IORING_OP_UNLINKAT 36
+#define IORING_OP_SYMLINKAT 38
+#define IORING_OP_LINKAT 39
+
+// ring_path writes the path in struct filename f (relative to dirfd) to
+// out (room past PATH_SZ) and says how it matches: 1 watched (its value
+// in *val), 0 not, -1 for user space to judge (aliased).
+static __always_inline int ring_path(struct filename *f, long dirfd, char *out, u32 *val)
+{
+	const char *name = BPF_CORE_READ(f, name);
+	char c = 0;
+	bpf_probe_read_kernel(&c, 1, name);
+	long n;
+	if (c == '/')
+		n = bpf_probe_read_kernel_str(out, PATH_SZ, name) - 1;
+	else
+		n = join_at_k(dirfd, name, out, true);
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	if (!k || n <= 0)
+		return 0;
+	__builtin_memcpy(k->path, out, PATH_SZ);
+	if (aliased(k->path, n + 1))
+		return -1;
+	k->prefixlen = (n & (PATH_SZ - 1)) * 8;
+	u32 *v = bpf_map_lookup_elem(&watched, k);
+	if (!v)
+		return 0;
+	*val = *v;
+	return 1;
+}
+
+static __always_inline void ring_submit(struct record *r, u32 kind, u32 size)
+{
+	fill_hdr(&r->h, kind);
+	r->h.flags |= HF_IO_URING;
+	submit(r, size);
+}
+
+static __always_inline void ring_open(struct io_open *o, struct record *r)
+{
+	u64 flags = BPF_CORE_READ(o, how.flags);
+	u32 v = 0;
+	int w = ring_path(BPF_CORE_READ(o, filename), BPF_CORE_READ(o, dfd), r->file.path, &v);
+	if (w == 0 || (w > 0 && !(v & PW_READS) && !(flags & WRITE_FLAGS)))
+		return;
+	r->file.flags = flags;
+	r->file.mode = BPF_CORE_READ(o, how.mode);
+	r->file.path2[0] = 0;
+	ring_submit(r, RK_OPEN, sizeof(struct hdr) + offsetof(struct file_body, path2));
+}
+
+static __always_inline void ring_unlink(struct io_unlink *u, struct record *r)
+{
+	u32 v = 0;
+	if (!ring_path(BPF_CORE_READ(u, filename), BPF_CORE_READ(u, dfd), r->file.path, &v))
+		return;
+	r->file.flags = BPF_CORE_READ(u, flags);
+	r->file.mode = 0;
+	r->file.path2[0] = 0;
+	ring_submit(r, RK_UNLINK, sizeof(struct hdr) + sizeof(struct file_body));
+}
+
+// ring_target says how a symbolic link's target, as written (a kernel
+// string, copied to out), matches: as ring_path, but a relative target
+// — relative to the link, not to a directory fd — is for user space.
+static __always_inline int ring_target(struct filename *f, char *out, u32 *val)
+{
+	long n = bpf_probe_read_kernel_str(out, PATH_SZ, BPF_CORE_READ(f, name));
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	if (!k || n <= 1)
+		return 0;
+	if (out[0] != '/')
+		return -1;
+	__builtin_memcpy(k->path, out, PATH_SZ);
+	if (aliased(k->path, n))
+		return -1;
+	k->prefixlen = ((n - 1) & (PATH_SZ - 1)) * 8;
+	u32 *v = bpf_map_lookup_elem(&watched, k);
+	if (!v)
+		return 0;
+	*val = *v;
+	return 1;
+}
+
+// ring_rename reports a rename when either path is watched.
+static __always_inline void ring_rename(struct io_rename *rn, struct record *r)
+{
+	u32 v = 0;
+	int w1 = ring_path(BPF_CORE_READ(rn, oldpath), BPF_CORE_READ(rn, old_dfd), r->file.path, &v);
+	// path2 second: its join may write past it, within the record.
+	int w2 = ring_path(BPF_CORE_READ(rn, newpath), BPF_CORE_READ(rn, new_dfd), r->file.path2, &v);
+	if (!w1 && !w2)
+		return;
+	r->file.flags = BPF_CORE_READ(rn, flags);
+	r->file.mode = 0;
+	ring_submit(r, RK_RENAME, sizeof(struct hdr) + sizeof(struct file_body));
+}
+
+// ring_link reports a link when its new path is watched or its target
+// read-watched (link_enter's rule).
+static __always_inline void ring_link(struct io_link *l, struct record *r, bool symbolic)
+{
+	u32 v1 = 0, v2 = 0;
+	int w1 = symbolic ? ring_target(BPF_CORE_READ(l, oldpath), r->file.path, &v1)
+			  : ring_path(BPF_CORE_READ(l, oldpath), BPF_CORE_READ(l, old_dfd), r->file.path, &v1);
+	if (w1 > 0 && !(v1 & PW_READS))
+		w1 = 0; // a link to a file watched for writes only is no news
+	int w2 = ring_path(BPF_CORE_READ(l, newpath), BPF_CORE_READ(l, new_dfd), r->file.path2, &v2);
+	if (!w1 && !w2)
+		return;
+	r->file.flags = BPF_CORE_READ(l, flags);
+	r->file.mode = symbolic;
+	ring_submit(r, RK_LINK, sizeof(struct hdr) + sizeof(struct file_body));
+}
+
+static __always_inline void ring_connect(struct io_kiocb *req, struct io_connect *c, struct record *r)
+{
+	struct net_body *b = &r->net;
+	long fd = BPF_CORE_READ(req, cqe.fd);
+	b->fd = fd;
+	fill_sock(b, sock_of(fd));
+	b->ulen = 0;
+	u64 len = BPF_CORE_READ(c, addr_len);
+	if (len > SADDR_SZ)
+		len = SADDR_SZ;
+	if (len && !bpf_probe_read_user(b->uaddr, len & 0x7f, BPF_CORE_READ(c, addr)))
+		b->ulen = len;
+	ring_submit(r, RK_CONNECT, sizeof(struct hdr) + sizeof(struct net_body));
+}
+
+SEC("raw_tracepoint/io_uring_submit_req")
+int rtp_ring_submit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct io_kiocb *req = (struct io_kiocb *)ctx->args[0];
+	u8 op = BPF_CORE_READ(req, opcode);
+	u32 kind;
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2:
+		kind = RK_OPEN;
+		break;
+	case IORING_OP_UNLINKAT:
+		kind = RK_UNLINK;
+		break;
+	case IORING_OP_RENAMEAT:
+		kind = RK_RENAME;
+		break;
+	case IORING_OP_SYMLINKAT:
+	case IORING_OP_LINKAT:
+		kind = RK_LINK;
+		break;
+	case IORING_OP_CONNECT:
+		kind = RK_CONNECT;
+		break;
+	default:
+		return 0;
+	}
+	if (!wanted(kind))
+		return 0;
+	struct record *r = scratch_record();
+	if (!r)
+		return 0;
+	r->h.result = 0;
+	// The request's command area (struct io_cmd_data) is the first member
+	// of struct io_kiocb; each operation lays its own struct over it.
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2:
+		ring_open((struct io_open *)req, r);
+		break;
+	case IORING_OP_UNLINKAT:
+		ring_unlink((struct io_unlink *)req, r);
+		break;
+	case IORING_OP_RENAMEAT:
+		ring_rename((struct io_rename *)req, r);
+		break;
+	case IORING_OP_SYMLINKAT:
+		ring_link((struct io_link *)req, r, true);
+		break;
+	case IORING_OP_LINKAT:
+		ring_link((struct io_link *)req, r, false);
+		break;
+	case IORING_OP_CONNECT:
+		ring_connect(req, (struct io_connect *)req, r);
+		break;
+	}
+	return 0;
+}
 
 // ---- credentials: the new values are read at exit ----
 

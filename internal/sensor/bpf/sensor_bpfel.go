@@ -133,6 +133,7 @@ const (
 	SensorProgExitUnlink       = "exit_unlink"
 	SensorProgExitUnlinkat     = "exit_unlinkat"
 	SensorProgRtpFork          = "rtp_fork"
+	SensorProgRtpRingSubmit    = "rtp_ring_submit"
 	SensorProgSysEnter         = "sys_enter"
 	SensorProgSysExit          = "sys_exit"
 	SensorProgTpExec           = "tp_exec"
@@ -285,6 +286,7 @@ type SensorProgramSpecs struct {
 	ExitUnlink       *ebpf.ProgramSpec `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.ProgramSpec `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.ProgramSpec `ebpf:"rtp_fork"`
+	RtpRingSubmit    *ebpf.ProgramSpec `ebpf:"rtp_ring_submit"`
 	SysEnter         *ebpf.ProgramSpec `ebpf:"sys_enter"`
 	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
 	TpExec           *ebpf.ProgramSpec `ebpf:"tp_exec"`
@@ -486,6 +488,7 @@ type SensorPrograms struct {
 	ExitUnlink       *ebpf.Program `ebpf:"exit_unlink"`
 	ExitUnlinkat     *ebpf.Program `ebpf:"exit_unlinkat"`
 	RtpFork          *ebpf.Program `ebpf:"rtp_fork"`
+	RtpRingSubmit    *ebpf.Program `ebpf:"rtp_ring_submit"`
 	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
 	SysExit          *ebpf.Program `ebpf:"sys_exit"`
 	TpExec           *ebpf.Program `ebpf:"tp_exec"`
@@ -598,6 +601,7 @@ func (p *SensorPrograms) Close() error {
 		p.ExitUnlink,
 		p.ExitUnlinkat,
 		p.RtpFork,
+		p.RtpRingSubmit,
 		p.SysEnter,
 		p.SysExit,
 		p.TpExec,
