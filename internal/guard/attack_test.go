@@ -279,6 +279,45 @@ func attacks(t *testing.T, g *realGuard, url string, w where) {
 		})
 	})
 
+	t.Run("chmod-tmp", func(t *testing.T) {
+		// A payload made executable in the temporary directory, then a
+		// setuid copy of a shell: neither path is watched.
+		bin := fmt.Sprintf("%s/vigil-chmod-%d", w.tmp, os.Getpid())
+		script := fmt.Sprintf("echo x > %s && chmod 755 %s && chmod 4755 %s && rm -f %s", bin, bin, bin, bin)
+		whose := w.whose
+		if w.container == "" {
+			// Both rules except build tools and their children, and this
+			// test runs under go: the attack runs detached (setsid -f), an
+			// orphan whose ancestry no longer holds go.
+			done := bin + ".done"
+			run(t, w.cmd(nil, "setsid", "-f", "sh", "-c", script+" && touch "+done))
+			deadline := time.Now().Add(10 * time.Second)
+			for _, err := os.Stat(done); err != nil && time.Now().Before(deadline); _, err = os.Stat(done) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			os.Remove(done)
+			whose = func(*exec.Cmd) func(*Alert) bool { return func(*Alert) bool { return true } }
+		}
+		cmd := w.cmd(nil, "true")
+		if w.container != "" {
+			cmd = w.cmd(nil, "sh", "-c", script)
+			run(t, cmd)
+		}
+		expect(t, "VGL-RT-014", whose(cmd), w.container, func(a *Alert) bool { return a.Event.File != nil && a.Event.File.Path == bin })
+		expect(t, "VGL-RT-055", whose(cmd), w.container, func(a *Alert) bool {
+			return a.Event.File != nil && a.Event.File.Path == bin && a.Event.File.Mode == 0o4755
+		})
+	})
+
+	t.Run("proc-mem", func(t *testing.T) {
+		// Another process's memory opened through /proc.
+		cmd := w.cmd(nil, "sh", "-c", "sleep 2 & p=$!; cat /proc/$p/mem >/dev/null 2>&1; kill $p; true")
+		run(t, cmd)
+		expect(t, "VGL-RT-065", w.whose(cmd), w.container, func(a *Alert) bool {
+			return a.Event.File != nil && strings.HasSuffix(a.Event.File.Path, "/mem")
+		})
+	})
+
 	t.Run("authorized-keys", func(t *testing.T) {
 		keys := w.sshDir + "/authorized_keys"
 		cmd := w.cmd(nil, "sh", "-c", fmt.Sprintf("mkdir -p %s && echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIvigiltest vigil-test' >> %s", w.sshDir, keys))

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -21,6 +23,7 @@ type enricher struct {
 	containers *containerCache
 	matcher    pathMatcher          // WatchedPaths and ReadPaths
 	reads      pathMatcher          // ReadPaths
+	execs      pathMatcher          // ExecPaths
 	boot       time.Time            // wall-clock time of boot-relative 0
 	cgroups    map[cgroupKey]string // → container ID ("" for the host)
 	// hostMntNS is the sensor's own mount namespace: only there is "not
@@ -44,6 +47,7 @@ func newEnricher(o Options, boot time.Time) *enricher {
 		containers: newContainerCache(o.Resolver),
 		matcher:    newPathMatcher(append(slices.Clone(o.WatchedPaths), o.ReadPaths...)),
 		reads:      newPathMatcher(o.ReadPaths),
+		execs:      newPathMatcher(o.ExecPaths),
 		boot:       boot,
 		cgroups:    map[cgroupKey]string{},
 		hostMntNS:  procfs{root: o.ProcRoot}.nsInum(int32(os.Getpid()), "mnt"),
@@ -340,12 +344,29 @@ func (en *enricher) details(r *record, ev *Event) bool {
 	case rkOpen:
 		write := r.fileFlags&writeFlags != 0
 		// The kernel matched prefixes up to a '*': check the rest, and that
-		// a read is under a read-watched pattern.
-		if !en.matcher.match(r.path) || (!write && !en.reads.match(r.path)) {
+		// a read is under a read-watched pattern. It also passes what no
+		// prefix says: a cgroup release_agent written wherever the
+		// attacker mounted the hierarchy, another process's memory read
+		// through /proc, a file of another mount namespace reached through
+		// /proc/PID/root (kept for processes outside the host's: the host
+		// side is inventory, the agent's own among it).
+		watched := en.matcher.match(r.path) && (write || en.reads.match(r.path))
+		other := r.header.flags&hfOtherMnt != 0 && ev.Process.MntNS != en.hostMntNS
+		if !watched && !other && !(write && isReleaseAgent(r.path)) && !(!write && procMem.MatchString(r.path)) {
 			return false
 		}
 		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: write}
-	case rkUnlink, rkRename, rkChmod, rkTruncate:
+		if r.path2 != "" && r.path2 != r.path {
+			// Resolved from the file: the name the caller used.
+			ev.Args = map[string]any{"openedAs": r.path2}
+		}
+	case rkChmod:
+		r.path = cleanPath(r.path)
+		if !en.matcher.match(r.path) && r.mode&0o6000 == 0 && (r.mode&0o111 == 0 || !en.execs.match(r.path)) {
+			return false
+		}
+		ev.File = &File{Path: r.path, Mode: r.mode}
+	case rkUnlink, rkRename, rkTruncate:
 		// The kernel leaves "//", "." and ".." to user space (and passes
 		// such paths unmatched); relative ones it has joined to their
 		// directory.
@@ -355,8 +376,6 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		}
 		ev.File = &File{Path: r.path, NewPath: r.path2}
 		switch r.kind {
-		case rkChmod:
-			ev.File.Mode = r.mode
 		case rkUnlink:
 			ev.Args = map[string]any{"flags": int64(r.fileFlags)}
 		case rkRename:
@@ -401,6 +420,29 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		ev.Args = map[string]any{"name": r.name, "params": r.modArgs, "fd": int64(r.fd)}
 	}
 	return true
+}
+
+// procMem matches a process's memory file, /proc/PID/mem (or a
+// thread's): the kernel reports reads of it wherever /proc is watched or
+// not.
+var procMem = regexp.MustCompile(`^/proc/[^/]+/(task/[0-9]+/)?mem$`)
+
+// procRoot matches a path through another process's root directory.
+var procRoot = regexp.MustCompile(`^/proc/[^/]+/(task/[0-9]+/)?root(/|$)`)
+
+// isReleaseAgent says whether p is a cgroup v1 release_agent or
+// notify_on_release file, wherever the hierarchy is mounted.
+func isReleaseAgent(p string) bool {
+	b := path.Base(p)
+	return b == "release_agent" || b == "notify_on_release"
+}
+
+// opensAnother says whether an open event went through another process's
+// root directory (/proc/PID/root/…) — the kernel reports those when the
+// file is in another mount namespace.
+func opensAnother(ev *Event) bool {
+	p, _ := ev.Args["openedAs"].(string)
+	return procRoot.MatchString(p)
 }
 
 // cleanPath cleans an absolute path lexically ("//", ".", ".."); it

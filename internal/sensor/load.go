@@ -140,7 +140,7 @@ func loadEBPF(o Options) (_ *ebpfBackend, err error) {
 			b.close()
 		}
 	}()
-	if err := fillWatched(coll.Maps["watched"], o.WatchedPaths, o.ReadPaths); err != nil {
+	if err := fillWatched(coll.Maps["watched"], o.WatchedPaths, o.ReadPaths, o.ExecPaths); err != nil {
 		return nil, err
 	}
 	if err := b.attach(spec, coll); err != nil {
@@ -242,15 +242,30 @@ type pathKey struct {
 }
 
 // Watched-prefix values (bpf/sensor.bpf.c: PW_*).
-const pwReads = 1 // reads are reported too, not only writes
+const (
+	pwReads    = 1 // reads are reported too, not only writes
+	pwExecOnly = 2 // only a chmod adding an execute bit is reported (ExecPaths)
+)
 
 // fillWatched loads the watched prefixes into the kernel's LPM trie: the
 // read-watched ones with pwReads. The longest prefix decides, so a watched
-// prefix under a read-watched one inherits pwReads.
-func fillWatched(m *ebpf.Map, watched, reads []string) error {
+// prefix under a read-watched one inherits pwReads. An exec prefix
+// (pwExecOnly) under a watched one is watched whole: its chmods are
+// reported anyway.
+func fillWatched(m *ebpf.Map, watched, reads, execs []string) error {
 	vals := map[string]uint32{}
 	for _, p := range watched {
 		vals[kernelPrefix(p)] |= 0
+	}
+	for _, p := range execs {
+		kp := kernelPrefix(p)
+		if _, ok := vals[kp]; ok {
+			continue
+		}
+		under := slices.ContainsFunc(slices.Concat(watched, reads), func(w string) bool { return strings.HasPrefix(kp, kernelPrefix(w)) })
+		if !under {
+			vals[kp] = pwExecOnly
+		}
 	}
 	var readPrefixes []string
 	for _, p := range reads {
@@ -260,7 +275,7 @@ func fillWatched(m *ebpf.Map, watched, reads []string) error {
 	for p := range vals {
 		for _, r := range readPrefixes {
 			if strings.HasPrefix(p, r) {
-				vals[p] |= pwReads
+				vals[p] = vals[p]&^pwExecOnly | pwReads
 			}
 		}
 	}

@@ -24,6 +24,11 @@ type Options struct {
 	// DefaultReadPaths. Both sets are filtered in the kernel: a read of a
 	// path under WatchedPaths but not ReadPaths never reaches user space.
 	ReadPaths []string
+	// ExecPaths are the prefixes where a chmod that adds an execute bit
+	// is reported (a downloaded payload made runnable in /tmp), nil
+	// meaning DefaultExecPaths. A chmod that sets the setuid or setgid bit
+	// is reported wherever the file is.
+	ExecPaths []string
 	// RingBufferSize is the ring buffer's size in bytes, a power of two
 	// and a multiple of the page size; 0 means 2 MiB. The kernel wakes the
 	// reader once 64 KiB wait, so the ring only fills when the reader is
@@ -63,7 +68,15 @@ var DefaultWatchedPaths = []string{
 	"/home/*/.aws/", "/home/*/.kube/", "/home/*/.docker/config.json",
 	"/var/run/docker.sock", "/run/docker.sock", "/run/containerd/", "/var/run/containerd/",
 	"/var/spool/cron/", "/boot/", "/lib/modules/", "/usr/lib/systemd/system/",
-	"/proc/sys/", "/sys/fs/cgroup/", "/sys/kernel/", "/var/log/",
+	"/proc/sys/", "/sys/fs/cgroup/", "/sys/kernel/", "/sys/module/", "/var/log/",
+	// PAM modules (a replaced pam_unix.so accepts any password)
+	"/lib/x86_64-linux-gnu/security/", "/usr/lib/x86_64-linux-gnu/security/",
+	"/lib/aarch64-linux-gnu/security/", "/usr/lib/aarch64-linux-gnu/security/",
+	"/lib64/security/", "/usr/lib64/security/", "/lib/security/", "/usr/lib/security/",
+	// web roots (webshells), block devices and raw memory (writes only)
+	"/var/www/", "/srv/www/", "/srv/http/", "/usr/share/nginx/html/",
+	"/dev/sd", "/dev/vd", "/dev/xvd", "/dev/nvme", "/dev/hd", "/dev/mmcblk", "/dev/dm-", "/dev/mapper/",
+	"/dev/mem", "/dev/kmem", "/dev/port",
 }
 
 // DefaultReadPaths are the prefixes whose reads are reported when
@@ -73,9 +86,17 @@ var DefaultReadPaths = []string{
 	"/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssh/ssh_host_", "/etc/kubernetes/",
 	"/root/.ssh/", "/home/*/.ssh/", "/root/.aws/", "/home/*/.aws/", "/root/.kube/", "/home/*/.kube/",
 	"/root/.docker/config.json", "/home/*/.docker/config.json", "/root/.config/gcloud/", "/root/.azure/",
-	"/root/.git-credentials", "/root/.netrc", "/var/lib/kubelet/pki/",
+	"/root/.git-credentials", "/root/.netrc", "/root/.pgpass", "/root/.my.cnf",
+	"/home/*/.git-credentials", "/home/*/.netrc", "/home/*/.pgpass", "/home/*/.my.cnf",
+	"/home/*/.config/gcloud/", "/home/*/.azure/", "/var/lib/kubelet/pki/",
+	"/var/run/secrets/kubernetes.io/", "/run/secrets/kubernetes.io/",
 	"/var/run/docker.sock", "/run/docker.sock", "/run/containerd/", "/var/run/containerd/",
 }
+
+// DefaultExecPaths are the prefixes where making a file executable is
+// reported when Options.ExecPaths is nil: the world-writable temporary
+// directories droppers stage payloads in.
+var DefaultExecPaths = []string{"/tmp/", "/var/tmp/", "/dev/shm/"}
 
 // maxPrefix is the longest prefix the kernel's LPM trie holds.
 const maxPrefix = pathSize - 1
@@ -85,7 +106,7 @@ var ErrOptions = errors.New("invalid sensor options")
 
 // Validate checks the options.
 func (o *Options) Validate() error {
-	for _, p := range append(slices.Clone(o.WatchedPaths), o.ReadPaths...) {
+	for _, p := range slices.Concat(o.WatchedPaths, o.ReadPaths, o.ExecPaths) {
 		if !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("%w: path %q is not absolute", ErrOptions, p)
 		}
@@ -114,6 +135,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadPaths == nil {
 		o.ReadPaths = DefaultReadPaths
+	}
+	if o.ExecPaths == nil {
+		o.ExecPaths = DefaultExecPaths
 	}
 	if o.RingBufferSize == 0 {
 		o.RingBufferSize = 2 << 20
@@ -205,6 +229,39 @@ func globPrefix(pattern, p string) bool {
 		if last && dir && len(xc) == len(pc) {
 			return false // the directory itself, not something under it
 		}
+	}
+	return true
+}
+
+// Delivers says whether the sensor, with these options, reports an
+// event such as ev: its kind enabled and, for a file action, its paths
+// watched as the kernel and the enricher match them — an open for
+// reading under ReadPaths, any other file action under WatchedPaths or
+// ReadPaths, a link by its new path or a read-watched target. A rule
+// that judges files the sensor never reports cannot fire; this tells.
+func (o Options) Delivers(ev *Event) bool {
+	o = o.withDefaults()
+	if !o.enabled(ev.Kind) {
+		return false
+	}
+	if ev.File == nil {
+		return true
+	}
+	all := newPathMatcher(append(slices.Clone(o.WatchedPaths), o.ReadPaths...))
+	reads := newPathMatcher(o.ReadPaths)
+	f := ev.File
+	switch ev.Kind {
+	case KindOpen:
+		if opensAnother(ev) || f.Write && isReleaseAgent(f.Path) || !f.Write && procMem.MatchString(f.Path) {
+			return true
+		}
+		return all.match(f.Path) && (f.Write || reads.match(f.Path))
+	case KindChmod:
+		return all.match(f.Path) || f.Mode&0o6000 != 0 || f.Mode&0o111 != 0 && newPathMatcher(o.ExecPaths).match(f.Path)
+	case KindUnlink, KindRename, KindTruncate:
+		return all.match(f.Path) || all.match(f.NewPath)
+	case KindLink:
+		return all.match(f.NewPath) || reads.match(f.Path)
 	}
 	return true
 }

@@ -53,7 +53,8 @@ const (
 	hfTTY        = 1
 	hfExeDeleted = 2
 	hfExeMemfd   = 4
-	hfIOURing    = 8 // submitted through io_uring: no system call, result unknown
+	hfIOURing    = 8  // submitted through io_uring: no system call, result unknown
+	hfOtherMnt   = 16 // an open's file is in another mount namespace than the process
 )
 
 // Sizes shared with the C side.
@@ -239,7 +240,7 @@ func decodeInto(r *record, b []byte) error {
 		r.fileFlags = le.Uint32(body[0:])
 		r.mode = le.Uint32(body[4:])
 		r.path = cstr(body[8 : 8+pathSize])
-		if h.kind != rkOpen {
+		if h.kind != rkOpen || len(body) >= 8+2*pathSize { // an open resolved from its file: the path as written
 			r.path2 = cstr(body[8+pathSize : 8+2*pathSize])
 		}
 	case rkSetUID, rkSetGID, rkCapset:
@@ -288,6 +289,9 @@ func splitArgs(b []byte) []string {
 // tests to build records.
 func encodeRecord(r *record) []byte {
 	body := make([]byte, minBody[r.kind])
+	if r.kind == rkOpen && r.path2 != "" {
+		body = make([]byte, 8+2*pathSize)
+	}
 	putStr := func(off, n int, s string) { copy(body[off:off+n-1], s) }
 	switch r.kind {
 	case rkExec:
@@ -333,7 +337,7 @@ func encodeRecord(r *record) []byte {
 		le.PutUint32(body[0:], r.fileFlags)
 		le.PutUint32(body[4:], r.mode)
 		putStr(8, pathSize, r.path)
-		if r.kind != rkOpen {
+		if len(body) >= 8+2*pathSize {
 			putStr(8+pathSize, pathSize, r.path2)
 		}
 	case rkSetUID, rkSetGID, rkCapset:

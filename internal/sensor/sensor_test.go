@@ -926,3 +926,93 @@ func TestFdCalls(t *testing.T) {
 	c.waitFor(t, "last fchmod", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == watched+"a" && e.File.Mode == 0o644 })
 	c.none(t, "unwatched", func(e Event) bool { return e.File != nil && strings.HasPrefix(e.File.Path, other) })
 }
+
+// TestChmodBeyondWatched: a chmod that sets the setuid bit is seen
+// wherever the file is, one that adds an execute bit under an exec
+// prefix (a dropper's /tmp) too; other chmods outside watched paths are
+// not.
+func TestChmodBeyondWatched(t *testing.T) {
+	dir := t.TempDir()
+	watched, staging, other := filepath.Join(dir, "watched")+"/", filepath.Join(dir, "staging")+"/", filepath.Join(dir, "other")+"/"
+	for _, d := range []string{watched, staging, other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{staging + "payload", staging + "data", other + "suid", other + "plain"} {
+		os.WriteFile(f, []byte("x"), 0o644)
+	}
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, ExecPaths: []string{staging}, Kinds: []Kind{KindChmod}}, true)
+	chmod := func(p string, mode os.FileMode) {
+		t.Helper()
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chmod(other+"suid", 0o755|os.ModeSetuid)
+	c.waitFor(t, "setuid anywhere", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == other+"suid" && e.File.Mode == 0o4755 })
+	chmod(staging+"payload", 0o755)
+	c.waitFor(t, "execute bit under an exec prefix", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == staging+"payload" })
+	chmod(staging+"data", 0o600)
+	chmod(other+"plain", 0o755)
+	os.WriteFile(staging+"written", []byte("x"), 0o644) // exec prefixes are not watched for writes
+	os.WriteFile(watched+"w", []byte("x"), 0o644)
+	chmod(watched+"w", 0o600) // a last watched chmod
+	c.waitFor(t, "watched chmod", func(e Event) bool { return e.Kind == KindChmod && e.File.Path == watched+"w" })
+	c.none(t, "unreported chmod", func(e Event) bool {
+		return e.File != nil && (e.File.Path == staging+"data" || e.File.Path == other+"plain" || e.File.Path == staging+"written")
+	})
+}
+
+// TestOpensBeyondWatched: what no watched prefix says but a rule needs —
+// a release_agent written wherever the cgroup hierarchy is mounted,
+// another process's memory read through /proc, and a file of another
+// mount namespace reached through /proc/PID/root.
+func TestOpensBeyondWatched(t *testing.T) {
+	dir := t.TempDir()
+	cg := filepath.Join(dir, "cg")
+	os.MkdirAll(cg, 0o755)
+	c := startSensor(t, Options{WatchedPaths: []string{filepath.Join(dir, "watched") + "/"}, Kinds: []Kind{KindOpen}}, true)
+
+	if err := os.WriteFile(filepath.Join(cg, "release_agent"), []byte("/x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.waitFor(t, "release_agent write", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == filepath.Join(cg, "release_agent") && e.File.Write
+	})
+
+	sleeper := exec.Command("/bin/sleep", "5")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Process.Kill()
+	mem := fmt.Sprintf("/proc/%d/mem", sleeper.Process.Pid)
+	f, err := os.Open(mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c.waitFor(t, "memory read", func(e Event) bool { return e.Kind == KindOpen && e.File.Path == mem && !e.File.Write })
+
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skipf("no unshare: %v", err)
+	}
+	// A reader in a mount namespace of its own reads the host's file
+	// through a host process's root, as a container sharing the host's
+	// PID namespace would (PID 1's is hidden on some hosts).
+	through := fmt.Sprintf("/proc/%d/root/etc/hostname", sleeper.Process.Pid)
+	cmd := exec.Command("unshare", "-m", "/bin/cat", through)
+	run(t, cmd)
+	ev := c.waitFor(t, "another mount namespace's file", func(e Event) bool {
+		return e.Kind == KindOpen && e.File.Path == "/etc/hostname" && e.Process.Name == "cat"
+	})
+	if ev.Args["openedAs"] != through {
+		t.Errorf("openedAs %v, want %s", ev.Args["openedAs"], through)
+	}
+	os.ReadFile(through) // from the host's own namespace: inventory, not reported
+	os.WriteFile(filepath.Join(cg, "notify_on_release"), []byte("1\n"), 0o644)
+	c.waitFor(t, "last write", func(e Event) bool { return e.Kind == KindOpen && strings.HasSuffix(e.File.Path, "/notify_on_release") })
+	c.none(t, "the host's own /proc/PID/root reads", func(e Event) bool {
+		return e.Kind == KindOpen && e.Process.PID == int32(os.Getpid()) && e.File.Path == "/etc/hostname"
+	})
+}

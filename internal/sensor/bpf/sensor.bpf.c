@@ -49,6 +49,7 @@ enum {
 #define HF_EXE_DELETED 2
 #define HF_EXE_MEMFD 4
 #define HF_IO_URING 8 // the action was submitted through io_uring (no syscall; result unknown)
+#define HF_OTHER_MNT 16 // an open's file is in another mount namespace than the process
 
 #define PATH_SZ 256 // file paths, truncated (also the LPM key size)
 #define ARGV_SZ 4096 // exec argument block, truncated
@@ -222,8 +223,17 @@ struct path_key {
 };
 
 // Watched-path values: without PW_READS only opens for writing are
-// reported (unlinks, renames and chmods always are).
+// reported (unlinks, renames and chmods always are). A PW_EXEC_ONLY
+// prefix (Options.ExecPaths: /tmp/…) is not watched: only a chmod adding
+// an execute bit there is reported.
 #define PW_READS 1
+#define PW_EXEC_ONLY 2
+
+// watched_value is an LPM hit that watches the file (not exec-only).
+static __always_inline bool watches(u32 *v)
+{
+	return v && !(*v & PW_EXEC_ONLY);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -1115,6 +1125,50 @@ static __always_inline bool aliased(const char *p, long n)
 	return s.found;
 }
 
+// proc_mem says whether the path in the key buffer, n bytes read, is a
+// process's memory file (/proc/PID/mem, /proc/PID/task/TID/mem): reading
+// another process's memory is reported wherever /proc is watched or not.
+static __always_inline bool proc_mem(const char *p, long n)
+{
+	if (n < 12 || n > PATH_SZ || p[1] != 'p' || p[2] != 'r' || p[3] != 'o' || p[4] != 'c' || p[5] != '/')
+		return false;
+	u32 e = n - 5; // "/mem" before the NUL
+	return p[e & (PATH_SZ - 1)] == '/' && p[(e + 1) & (PATH_SZ - 1)] == 'm' &&
+	       p[(e + 2) & (PATH_SZ - 1)] == 'e' && p[(e + 3) & (PATH_SZ - 1)] == 'm';
+}
+
+// release_agent says whether dentry d is a cgroup v1 release_agent or
+// notify_on_release file: written wherever the hierarchy is mounted (the
+// classic escape mounts it under /tmp), it is reported.
+static __always_inline bool release_agent(struct dentry *d)
+{
+	char name[20] = {};
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
+	const char *a = "release_agent", *b = "notify_on_release";
+	bool ra = true, nr = true;
+	for (int i = 0; i < 18; i++) {
+		if (i < 14 && name[i] != a[i])
+			ra = false;
+		if (name[i] != b[i])
+			nr = false;
+	}
+	return ra || nr;
+}
+
+// other_mnt says whether file f is in another mount namespace than the
+// current process: a file reached through /proc/PID/root of a process
+// elsewhere — from a container sharing the host's PID namespace, the
+// host's own files.
+static __always_inline bool other_mnt(struct file *f)
+{
+	u64 off = bpf_core_field_offset(struct mount, mnt);
+	struct mount *m = (struct mount *)((void *)BPF_CORE_READ(f, f_path.mnt) - off);
+	struct mnt_namespace *ns = 0;
+	bpf_probe_read_kernel(&ns, sizeof(ns), (void *)m + bpf_core_field_offset(struct mount, mnt_ns));
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	return ns && ns != BPF_CORE_READ(t, nsproxy, mnt_ns);
+}
+
 // open_enter stashes an open whose path is watched and either opened for
 // writing or under a read-watched prefix (PW_READS). It stashes, to be
 // resolved at the exit by the file opened, every open of a relative
@@ -1140,14 +1194,16 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 	if (!resolve) {
 		k->prefixlen = (n - 1) * 8; // without the NUL
 		u32 *v = bpf_map_lookup_elem(&watched, k);
-		if (v && ((*v & PW_READS) || (flags & WRITE_FLAGS)))
+		if (watches(v) && ((*v & PW_READS) || (flags & WRITE_FLAGS)))
 			resolve = aliased(k->path, n);
 		else if (flags & WRITE_FLAGS)
 			resolve = true;
 		else if (aliased(k->path, n))
 			resolve = true;
-		else
+		else if (!proc_mem(k->path, n))
 			return;
+	} else if (n < 0) {
+		k->path[0] = 0; // not read: nothing of an earlier path
 	}
 	struct record *r = scratch_record(); // borrowed to build the inflight entry
 	if (!r)
@@ -1214,20 +1270,31 @@ static __always_inline void open_exit(struct sysexit *ctx)
 		__builtin_memcpy(k->path, r->file.path, PATH_SZ);
 		k->prefixlen = (n & (PATH_SZ - 1)) * 8;
 		u32 *v = bpf_map_lookup_elem(&watched, k);
-		if (!v || (!(*v & PW_READS) && !(flags & WRITE_FLAGS))) {
-			unstash_done(in);
-			return;
+		u32 hf = 0;
+		if (!watches(v) || (!(*v & PW_READS) && !(flags & WRITE_FLAGS))) {
+			// Not watched by its path; still news: a release_agent
+			// written, a file of another mount namespace.
+			if (other_mnt(f))
+				hf = HF_OTHER_MNT;
+			else if (!((flags & WRITE_FLAGS) && release_agent(BPF_CORE_READ(f, f_path.dentry)))) {
+				unstash_done(in);
+				return;
+			}
 		}
+		fill_hdr(&r->h, RK_OPEN);
+		r->h.flags |= hf;
+		__builtin_memcpy(r->file.path2, in->path, PATH_SZ); // as written
 	} else {
 		__builtin_memcpy(r->file.path, in->path, PATH_SZ);
+		fill_hdr(&r->h, RK_OPEN);
+		r->file.path2[0] = 0;
 	}
-	fill_hdr(&r->h, RK_OPEN);
 	r->h.result = ctx->ret;
 	r->file.flags = flags;
 	r->file.mode = in->args[1];
-	r->file.path2[0] = 0;
+	bool resolved = in->args[2];
 	unstash_done(in);
-	submit(r, sizeof(struct hdr) + offsetof(struct file_body, path2));
+	submit(r, sizeof(struct hdr) + (resolved ? sizeof(struct file_body) : offsetof(struct file_body, path2)));
 }
 
 SYS_EXIT(openat, exit_openat) { open_exit(ctx); return 0; }
@@ -1323,8 +1390,9 @@ static __always_inline int path_lookup(long dirfd, const char *upath, u32 *val)
 
 static __always_inline int path_watched(long dirfd, const char *upath)
 {
-	u32 v;
-	return path_lookup(dirfd, upath, &v);
+	u32 v = 0;
+	int w = path_lookup(dirfd, upath, &v);
+	return w > 0 && (v & PW_EXEC_ONLY) ? 0 : w;
 }
 
 // path_enter stashes a path syscall when p1 (or, for renames, p2),
@@ -1456,22 +1524,49 @@ static __always_inline void link_exit(struct sysexit *ctx, bool symbolic, int ti
 	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
-// fd_watched says whether fd's file is under a watched prefix (its path
-// walked in the kernel): fchmod and ftruncate name their file by fd.
-static __always_inline bool fd_watched(long fd)
+// fd_lookup looks fd's file up in the watched prefixes (its path walked
+// in the kernel): the prefix's value, -1 if none. fchmod and ftruncate
+// name their file by fd.
+static __always_inline long fd_lookup(long fd)
 {
 	u32 zero = 0;
 	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
 	struct record *r = scratch_record();
 	struct file *f = fd_file((struct task_struct *)bpf_get_current_task(), fd);
 	if (!k || !r || !f)
-		return false;
+		return -1;
 	long n = path_of(&f->f_path, r->file.path);
 	if (n <= 0)
-		return false;
+		return -1;
 	__builtin_memcpy(k->path, r->file.path, PATH_SZ);
 	k->prefixlen = (n & (PATH_SZ - 1)) * 8;
-	return bpf_map_lookup_elem(&watched, k);
+	u32 *v = bpf_map_lookup_elem(&watched, k);
+	return v ? *v : -1;
+}
+
+// chmod_wanted says whether a chmod to mode of a file whose prefix value
+// is v (-1: none; -2: for user space to judge) is reported: on a watched
+// path, wherever it sets the setuid or setgid bit, and under an exec
+// prefix when it adds an execute bit.
+static __always_inline bool chmod_wanted(long v, u64 mode)
+{
+	if (mode & 06000)
+		return true;
+	if (v == -2)
+		return true;
+	if (v < 0)
+		return false;
+	return !(v & PW_EXEC_ONLY) || (mode & 0111);
+}
+
+static __always_inline void chmod_enter(struct sysenter *ctx, int nargs, long dfd, const char *p, u64 mode)
+{
+	if (!wanted(RK_CHMOD))
+		return;
+	u32 v = 0;
+	int w = path_lookup(dfd, p, &v);
+	if (chmod_wanted(w < 0 ? -2 : w == 0 ? -1 : (long)v, mode))
+		stash(ctx, RK_CHMOD, nargs);
 }
 
 // fd_exit reports a stashed fd call (args[0] the fd) of kind, its mode
@@ -1496,13 +1591,24 @@ static __always_inline void fd_exit(struct sysexit *ctx, u32 kind, int mi)
 	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
-#define FD_PAIR(name, kind, mi)                                                                   \
-	SYS_ENTER(name, enter_##name) { if (wanted(kind) && fd_watched(ctx->args[0])) stash(ctx, kind, 2); return 0; } \
-	SYS_EXIT(name, exit_##name) { fd_exit(ctx, kind, mi); return 0; }
+static __always_inline void truncate_enter(struct sysenter *ctx)
+{
+	long v;
+	if (wanted(RK_TRUNCATE) && (v = fd_lookup(ctx->args[0])) >= 0 && !(v & PW_EXEC_ONLY))
+		stash(ctx, RK_TRUNCATE, 2);
+}
 
-FD_PAIR(fchmod, RK_CHMOD, 1)
-FD_PAIR(ftruncate, RK_TRUNCATE, -1)
-FD_PAIR(ftruncate64, RK_TRUNCATE, -1) // ia32 only
+SYS_ENTER(fchmod, enter_fchmod)
+{
+	if (wanted(RK_CHMOD) && chmod_wanted(fd_lookup(ctx->args[0]), ctx->args[1]))
+		stash(ctx, RK_CHMOD, 2);
+	return 0;
+}
+SYS_EXIT(fchmod, exit_fchmod) { fd_exit(ctx, RK_CHMOD, 1); return 0; }
+SYS_ENTER(ftruncate, enter_ftruncate) { truncate_enter(ctx); return 0; }
+SYS_EXIT(ftruncate, exit_ftruncate) { fd_exit(ctx, RK_TRUNCATE, -1); return 0; }
+SYS_ENTER(ftruncate64, enter_ftruncate64) { truncate_enter(ctx); return 0; } // ia32 only
+SYS_EXIT(ftruncate64, exit_ftruncate64) { fd_exit(ctx, RK_TRUNCATE, -1); return 0; }
 
 #define CWD AT_FDCWD
 #define ARG(i) ((const char *)ctx->args[i])
@@ -1535,11 +1641,11 @@ SYS_EXIT(truncate, exit_truncate) { path_exit(ctx, RK_TRUNCATE, 0, -1, -1, -1, -
 SYS_ENTER(truncate64, enter_truncate64) { path_enter(ctx, RK_TRUNCATE, 1, CWD, ARG(0), 0, 0); return 0; } // ia32 only
 SYS_EXIT(truncate64, exit_truncate64) { path_exit(ctx, RK_TRUNCATE, 0, -1, -1, -1, -1, -1); return 0; }
 
-SYS_ENTER(fchmodat, enter_fchmodat) { path_enter(ctx, RK_CHMOD, 3, ctx->args[0], ARG(1), 0, 0); return 0; }
+SYS_ENTER(fchmodat, enter_fchmodat) { chmod_enter(ctx, 3, ctx->args[0], ARG(1), ctx->args[2]); return 0; }
 SYS_EXIT(fchmodat, exit_fchmodat) { path_exit(ctx, RK_CHMOD, 1, 0, -1, -1, -1, 2); return 0; }
-SYS_ENTER(fchmodat2, enter_fchmodat2) { path_enter(ctx, RK_CHMOD, 4, ctx->args[0], ARG(1), 0, 0); return 0; }
+SYS_ENTER(fchmodat2, enter_fchmodat2) { chmod_enter(ctx, 4, ctx->args[0], ARG(1), ctx->args[2]); return 0; }
 SYS_EXIT(fchmodat2, exit_fchmodat2) { path_exit(ctx, RK_CHMOD, 1, 0, -1, -1, 3, 2); return 0; }
-SYS_ENTER(chmod, enter_chmod) { path_enter(ctx, RK_CHMOD, 2, CWD, ARG(0), 0, 0); return 0; }
+SYS_ENTER(chmod, enter_chmod) { chmod_enter(ctx, 2, CWD, ARG(0), ctx->args[1]); return 0; }
 SYS_EXIT(chmod, exit_chmod) { path_exit(ctx, RK_CHMOD, 0, -1, -1, -1, -1, 1); return 0; }
 
 // ---- io_uring ----
@@ -1583,7 +1689,7 @@ static __always_inline int ring_path(struct filename *f, long dirfd, char *out, 
 		return -1;
 	k->prefixlen = (n & (PATH_SZ - 1)) * 8;
 	u32 *v = bpf_map_lookup_elem(&watched, k);
-	if (!v)
+	if (!watches(v))
 		return 0;
 	*val = *v;
 	return 1;
