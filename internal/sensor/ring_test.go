@@ -150,14 +150,7 @@ int main(int argc, char **argv)
 // and marked as such.
 func TestIOURing(t *testing.T) {
 	fixture.NeedTool(t, "clang")
-	dir := t.TempDir()
-	watched := filepath.Join(dir, "watched") + "/"
-	other := filepath.Join(dir, "other")
-	for _, d := range []string{watched, other} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir, watched, other := fileTree(t)
 	secret, secret2 := watched+"read-secret", watched+"read-second"
 	victim, from, to := watched+"victim", watched+"from", watched+"to"
 	for _, f := range []string{secret, secret2, victim, from} {

@@ -118,6 +118,20 @@ func run(t *testing.T, cmd *exec.Cmd) {
 	}
 }
 
+// fileTree makes a temporary tree for file tests: dir, its "watched"
+// directory (with "sub" in it; watched ends in '/') and "other".
+func fileTree(t *testing.T) (dir, watched, other string) {
+	t.Helper()
+	dir = t.TempDir()
+	watched, other = filepath.Join(dir, "watched")+"/", filepath.Join(dir, "other")
+	for _, d := range []string{filepath.Join(watched, "sub"), other} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, watched, other
+}
+
 func TestExec(t *testing.T) {
 	c := startSensor(t, Options{}, true)
 	marker := fmt.Sprintf("vigil-exec-%d", os.Getpid())
@@ -222,14 +236,7 @@ func TestNetwork(t *testing.T) {
 }
 
 func TestFiles(t *testing.T) {
-	dir := t.TempDir()
-	watched := filepath.Join(dir, "watched") + "/"
-	other := filepath.Join(dir, "other")
-	for _, d := range []string{watched, other} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, watched, other := fileTree(t)
 	readable := watched + "read-watched"
 	os.WriteFile(readable, []byte("x"), 0o644)
 	c := startSensor(t, Options{WatchedPaths: []string{watched}, ReadPaths: []string{watched + "read-"},
@@ -672,14 +679,7 @@ func TestRelativeOpen(t *testing.T) {
 // for writes also a symbolic link — is reported under its real path, as
 // an attacker reading or planting it that way would be.
 func TestAliasedOpen(t *testing.T) {
-	dir := t.TempDir()
-	watched := filepath.Join(dir, "watched") + "/"
-	other := filepath.Join(dir, "other")
-	for _, d := range []string{filepath.Join(watched, "sub"), other} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, watched, other := fileTree(t)
 	secret := watched + "read-secret"
 	os.WriteFile(secret, []byte("x"), 0o600)
 	c := startSensor(t, Options{WatchedPaths: []string{watched}, ReadPaths: []string{watched + "read-"},
@@ -758,14 +758,7 @@ func TestAliasedOpen(t *testing.T) {
 // `cd /var/log && rm auth.log` would be; relative ones outside the
 // watched tree stay in the kernel.
 func TestRelativePathCalls(t *testing.T) {
-	dir := t.TempDir()
-	watched := filepath.Join(dir, "watched") + "/"
-	other := filepath.Join(dir, "other")
-	for _, d := range []string{filepath.Join(watched, "sub"), other} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, watched, other := fileTree(t)
 	for _, f := range []string{"a", "b", "c", "d", "e"} {
 		os.WriteFile(watched+f, []byte("x"), 0o644)
 	}
@@ -822,14 +815,7 @@ func TestRelativePathCalls(t *testing.T) {
 // planted where a unit or a cron job is read) is reported, with relative
 // targets and paths resolved; links among unwatched files are not.
 func TestLinks(t *testing.T) {
-	dir := t.TempDir()
-	watched := filepath.Join(dir, "watched") + "/"
-	other := filepath.Join(dir, "other")
-	for _, d := range []string{watched, other} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, watched, other := fileTree(t)
 	secret := watched + "read-secret"
 	os.WriteFile(secret, []byte("x"), 0o600)
 	plain := filepath.Join(other, "f")
@@ -877,14 +863,7 @@ func TestLinks(t *testing.T) {
 // TestFdCalls: fchmod and ftruncate, which name their file by fd, and
 // truncate by a relative path are seen with the watched file's path.
 func TestFdCalls(t *testing.T) {
-	dir := t.TempDir()
-	watched := filepath.Join(dir, "watched") + "/"
-	other := filepath.Join(dir, "other")
-	for _, d := range []string{watched, other} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, watched, other := fileTree(t)
 	for _, f := range []string{watched + "a", watched + "b", filepath.Join(other, "c")} {
 		os.WriteFile(f, []byte("some bytes"), 0o644)
 	}

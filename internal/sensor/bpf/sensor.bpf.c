@@ -1429,9 +1429,14 @@ static __always_inline void path_arg(struct inflight *in, int pi, int di, char *
 	bpf_probe_read_user_str(out, PATH_SZ, p);
 }
 
+// LINK_SYMBOLIC as path_exit's mi: the mode field says 1, a symbolic
+// link (a link's is 1 symbolic, 0 hard).
+#define LINK_SYMBOLIC -3
+
 // path_exit reports a stashed path syscall: path arguments pi and pi2
-// (relative to the directory fds in di, di2: path_arg) read again,
-// flags and mode from args[fi], args[mi].
+// (relative to the directory fds in di, di2: path_arg; a link's target
+// first, NOJOIN for a symbolic link's, which is relative to the link)
+// read again, flags and mode from args[fi], args[mi].
 static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int di, int pi2, int di2, int fi, int mi)
 {
 	struct inflight *in = unstash(kind);
@@ -1446,7 +1451,7 @@ static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int
 	r->h.result = ctx->ret;
 	struct file_body *b = &r->file;
 	b->flags = fi >= 0 && fi < 6 ? in->args[fi] : 0;
-	b->mode = mi >= 0 && mi < 6 ? in->args[mi] : 0;
+	b->mode = mi == LINK_SYMBOLIC ? 1 : mi >= 0 && mi < 6 ? in->args[mi] : 0;
 	path_arg(in, pi, di, b->path); // first: its join may write into path2
 	path_arg(in, pi2, di2, b->path2);
 	unstash_done(in);
@@ -1497,31 +1502,6 @@ static __always_inline void link_enter(struct sysenter *ctx, int nargs, bool sym
 	if (!path_watched(nd, newp) && !(symbolic ? link_target(old) : hard_target(od, old)))
 		return;
 	stash(ctx, RK_LINK, nargs);
-}
-
-// link_exit reports a stashed link: the target (argument ti, relative to
-// the directory fd in argument di; NOJOIN for a symbolic link's, which
-// is relative to the link), the new link (ni, relative to ndi), and the
-// flags (args[fi]).
-static __always_inline void link_exit(struct sysexit *ctx, bool symbolic, int ti, int di, int ni, int ndi, int fi)
-{
-	struct inflight *in = unstash(RK_LINK);
-	if (!in)
-		return;
-	struct record *r = scratch_record();
-	if (!r) {
-		unstash_done(in);
-		return;
-	}
-	fill_hdr(&r->h, RK_LINK);
-	r->h.result = ctx->ret;
-	struct file_body *b = &r->file;
-	b->flags = fi >= 0 && fi < 6 ? in->args[fi] : 0;
-	b->mode = symbolic;
-	path_arg(in, ti, di, b->path);
-	path_arg(in, ni, ndi, b->path2);
-	unstash_done(in);
-	submit(r, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
 // fd_lookup looks fd's file up in the watched prefixes (its path walked
@@ -1628,13 +1608,13 @@ SYS_ENTER(rename, enter_rename) { path_enter(ctx, RK_RENAME, 2, CWD, ARG(0), CWD
 SYS_EXIT(rename, exit_rename) { path_exit(ctx, RK_RENAME, 0, -1, 1, -1, -1, -1); return 0; }
 
 SYS_ENTER(symlink, enter_symlink) { link_enter(ctx, 2, true, CWD, ARG(0), CWD, ARG(1)); return 0; }
-SYS_EXIT(symlink, exit_symlink) { link_exit(ctx, true, 0, NOJOIN, 1, -1, -1); return 0; }
+SYS_EXIT(symlink, exit_symlink) { path_exit(ctx, RK_LINK, 0, NOJOIN, 1, -1, -1, LINK_SYMBOLIC); return 0; }
 SYS_ENTER(symlinkat, enter_symlinkat) { link_enter(ctx, 3, true, CWD, ARG(0), ctx->args[1], ARG(2)); return 0; }
-SYS_EXIT(symlinkat, exit_symlinkat) { link_exit(ctx, true, 0, NOJOIN, 2, 1, -1); return 0; }
+SYS_EXIT(symlinkat, exit_symlinkat) { path_exit(ctx, RK_LINK, 0, NOJOIN, 2, 1, -1, LINK_SYMBOLIC); return 0; }
 SYS_ENTER(link, enter_link) { link_enter(ctx, 2, false, CWD, ARG(0), CWD, ARG(1)); return 0; }
-SYS_EXIT(link, exit_link) { link_exit(ctx, false, 0, -1, 1, -1, -1); return 0; }
+SYS_EXIT(link, exit_link) { path_exit(ctx, RK_LINK, 0, -1, 1, -1, -1, -1); return 0; }
 SYS_ENTER(linkat, enter_linkat) { link_enter(ctx, 5, false, ctx->args[0], ARG(1), ctx->args[2], ARG(3)); return 0; }
-SYS_EXIT(linkat, exit_linkat) { link_exit(ctx, false, 1, 0, 3, 2, 4); return 0; }
+SYS_EXIT(linkat, exit_linkat) { path_exit(ctx, RK_LINK, 1, 0, 3, 2, 4, -1); return 0; }
 
 SYS_ENTER(truncate, enter_truncate) { path_enter(ctx, RK_TRUNCATE, 1, CWD, ARG(0), 0, 0); return 0; }
 SYS_EXIT(truncate, exit_truncate) { path_exit(ctx, RK_TRUNCATE, 0, -1, -1, -1, -1, -1); return 0; }
