@@ -229,7 +229,7 @@ struct path_key {
 #define PW_READS 1
 #define PW_EXEC_ONLY 2
 
-// watched_value is an LPM hit that watches the file (not exec-only).
+// watches says whether an LPM hit watches the file (is not exec-only).
 static __always_inline bool watches(u32 *v)
 {
 	return v && !(*v & PW_EXEC_ONLY);
@@ -1017,8 +1017,8 @@ int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 // ---- files on watched paths ----
 
-// scan is the state of alias_step and magic_step over the key buffer's
-// path (n bytes read, NUL included).
+// scan is magic_step's state over the key buffer's path (n bytes read,
+// NUL included).
 struct scan {
 	long n;
 	bool found;
@@ -1111,7 +1111,7 @@ static long magic_step(u64 i, void *arg)
 // its file is resolved at the exit instead.
 static __always_inline bool aliased(const char *p, long n)
 {
-	if (n > PATH_SZ - 16) // long paths are resolved (alias_step's words stay in bounds)
+	if (n > PATH_SZ - 16) // long paths are resolved (alias_word's loads stay in bounds)
 		return true;
 	if (alias_scan(n))
 		return true;
@@ -1188,8 +1188,8 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 	long n = bpf_probe_read_user_str(k->path, sizeof(k->path), upath);
 	if (n == 0 || n == 1)
 		return;
-	// A path not readable now (watched_path) is resolved at the exit by
-	// its file, as a relative one is.
+	// A path not readable now (see path_lookup) is resolved at the exit
+	// by its file, as a relative one is.
 	bool resolve = n < 0 || k->path[0] != '/';
 	if (!resolve) {
 		k->prefixlen = (n - 1) * 8; // without the NUL
@@ -1317,14 +1317,17 @@ static __always_inline const struct path *dir_of(long dirfd)
 	return f ? &f->f_path : 0;
 }
 
-// join_at writes to out the path of dirfd's directory, a '/' and the
-// relative user path rel, and returns its length (NUL excluded), or -1.
-// out has PATH_SZ bytes of room past its PATH_SZ (a scratch record's).
+// read_str reads a string from kernel memory (kern) or user memory.
 static __always_inline long read_str(char *dst, u32 size, const char *src, bool kern)
 {
 	return kern ? bpf_probe_read_kernel_str(dst, size, src) : bpf_probe_read_user_str(dst, size, src);
 }
 
+// join_at_k writes to out the path of dirfd's directory, a '/' and the
+// relative path rel (in kernel memory if kern, else the caller's), and
+// returns its length (NUL excluded), or -1. out has PATH_SZ bytes of
+// room past its PATH_SZ (a scratch record's). join_at is for a system
+// call's argument.
 static __always_inline long join_at_k(long dirfd, const char *rel, char *out, bool kern)
 {
 	long n = path_of(dir_of(dirfd), out);
@@ -1349,9 +1352,9 @@ static __always_inline long join_at(long dirfd, const char *rel, char *out)
 }
 
 // path_lookup reads a path argument (relative to dirfd) into the key
-// buffer and looks it up in the watched prefixes: 1 watched (its value
-// in *val), 0 not, -1 for user space to judge. A relative path is joined to its directory's
-// (join_at). User space judges a path not readable now (a system call's
+// buffer and looks it up in the watched prefixes: 1 found (its value in
+// *val), 0 not, -1 for user space to judge. A relative path is joined to
+// its directory's (join_at). User space judges a path not readable now (a system call's
 // entry can find it on a page the process never touched yet — a static
 // program's read-only data, say — and a tracepoint program cannot fault
 // pages in; the exit reads it again), an aliased one (aliased: user space
