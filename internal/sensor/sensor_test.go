@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -430,6 +431,10 @@ func TestKernelCalls(t *testing.T) {
 		// PTRACE_ATTACH needs the tracer thread to stay the same.
 		done := make(chan error)
 		go func() {
+			// The tracer is a thread: detaching from another one fails
+			// with ESRCH (this test flaked so, one run in ~20).
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
 			err := unix.PtraceAttach(pid)
 			if err == nil {
 				var ws unix.WaitStatus
