@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -125,6 +126,21 @@ func run(ctx context.Context, args []string) error {
 		standalone  = fs.Bool("standalone", false, "no server: run runtime protection only and print alerts as JSON lines on stdout")
 		labels      = map[string]string{}
 	)
+	// Watched paths beyond the built-in ones (sensor.Default*Paths):
+	// an application's own secrets, its plugin directories.
+	var watch, watchReads, watchExec []string
+	fs.Func("watch", "a path prefix whose writes, unlinks, renames, chmods, links and truncations are reported, added to the built-in ones; repeatable ('*' matches one path component)", func(v string) error {
+		watch = append(watch, v)
+		return nil
+	})
+	fs.Func("watch-reads", "a path prefix whose every open, reads included, is reported (your own credentials and keys), added to the built-in ones; repeatable", func(v string) error {
+		watchReads = append(watchReads, v)
+		return nil
+	})
+	fs.Func("watch-exec", "a directory where making a file executable is reported, added to /tmp, /var/tmp and /dev/shm; repeatable", func(v string) error {
+		watchExec = append(watchExec, v)
+		return nil
+	})
 	fs.Func("label", "KEY=VALUE label for this host and its containers, repeatable (environment=production: the console filters by environment)", func(v string) error {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || strings.TrimSpace(k) == "" {
@@ -194,7 +210,12 @@ func run(ctx context.Context, args []string) error {
 			return fmt.Errorf("--ring-buffer %q: want a size up to 1GiB, e.g. 2MiB", *ringBuffer)
 		}
 		guardOpts = &guard.Options{
-			Sensor:        sensor.Options{RingBufferSize: int(ring), Resolver: &sensor.InventoryResolver{Options: containers.Options{DockerSocket: sock}}},
+			Sensor: sensor.Options{
+				RingBufferSize: int(ring), Resolver: &sensor.InventoryResolver{Options: containers.Options{DockerSocket: sock}},
+				WatchedPaths: slices.Concat(sensor.DefaultWatchedPaths, watch),
+				ReadPaths:    slices.Concat(sensor.DefaultReadPaths, watchReads),
+				ExecPaths:    slices.Concat(sensor.DefaultExecPaths, watchExec),
+			},
 			RulesDir:      *rulesDir,
 			Response:      *response,
 			QuarantineDir: filepath.Join(*state, "quarantine"),
