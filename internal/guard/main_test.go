@@ -21,6 +21,15 @@ const helperEnv = "VIGIL_GUARD_HELPER"
 
 func TestMain(m *testing.M) {
 	if h := os.Getenv(helperEnv); h != "" {
+		if h == "handle-open" {
+			res, err := handleOpen(os.Args[1])
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "helper %s: %v\n", h, err)
+				os.Exit(3)
+			}
+			fmt.Printf("open_by_handle_at: fd %d\n", res)
+			os.Exit(0)
+		}
 		if h == "uring-open" {
 			res, err := uringOpen(os.Args[1])
 			if err != nil {
@@ -39,6 +48,9 @@ func TestMain(m *testing.M) {
 
 // helper runs one helper and does not return unless it fails.
 //
+//	handle-open PATH (run by TestMain): open PATH by its file handle
+//	  (name_to_handle_at, then open_by_handle_at on its mount), as
+//	  the "shocker" escape opens the host's files.
 //	uring-open PATH (run by TestMain): open PATH read-only through
 //	  io_uring, with no open system call, and print the result.
 //	memfd SRC ARGV...: copy SRC into a memfd and execute it from there
@@ -159,4 +171,24 @@ func uringOpen(path string) (int32, error) {
 	mask := binary.LittleEndian.Uint32(cq[p.CQOff.RingMask:])
 	cqe := cq[p.CQOff.CQEs+(head&mask)*16:]
 	return int32(binary.LittleEndian.Uint32(cqe[8:])), nil
+}
+
+// handleOpen opens path by its file handle, on the path's own mount (in
+// a container, /etc/hostname is the host's file bind-mounted).
+func handleOpen(path string) (int, error) {
+	h, _, err := unix.NameToHandleAt(unix.AT_FDCWD, path, 0)
+	if err != nil {
+		return 0, fmt.Errorf("name_to_handle_at: %w", err)
+	}
+	mnt, err := unix.Open(path, unix.O_RDONLY, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(mnt)
+	fd, err := unix.OpenByHandleAt(mnt, h, unix.O_RDONLY)
+	if err != nil {
+		return 0, fmt.Errorf("open_by_handle_at: %w", err)
+	}
+	unix.Close(fd)
+	return fd, nil
 }

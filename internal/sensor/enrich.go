@@ -352,10 +352,14 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		// side is inventory, the agent's own among it).
 		watched := en.matcher.match(r.path) && (write || en.reads.match(r.path))
 		other := r.header.flags&hfOtherMnt != 0 && ev.Process.MntNS != en.hostMntNS
-		if !watched && !other && !(write && isReleaseAgent(r.path)) && !(!write && procMem.MatchString(r.path)) {
+		byHandle := r.header.flags&hfByHandle != 0 // every one: there is no path to filter by
+		if !watched && !other && !byHandle && !(write && isReleaseAgent(r.path)) && !(!write && procMem.MatchString(r.path)) {
 			return false
 		}
 		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: write}
+		if byHandle {
+			ev.Args = map[string]any{"via": "open_by_handle_at"}
+		}
 		if r.path2 != "" && r.path2 != r.path {
 			// Resolved from the file: the name the caller used.
 			ev.Args = map[string]any{"openedAs": r.path2}

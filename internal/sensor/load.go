@@ -49,7 +49,8 @@ var syscallKinds = map[string]Kind{
 	"capset": KindCapset, "ptrace": KindPtrace, "memfd_create": KindMemfd, "mount": KindMount,
 	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
 	"symlink": KindLink, "symlinkat": KindLink, "link": KindLink, "linkat": KindLink,
-	"fchmod": KindChmod, "truncate": KindTruncate, "ftruncate": KindTruncate,
+	"open_by_handle_at": KindOpen,
+	"fchmod":            KindChmod, "truncate": KindTruncate, "ftruncate": KindTruncate,
 	"truncate64": KindTruncate, "ftruncate64": KindTruncate,
 }
 

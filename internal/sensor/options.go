@@ -252,7 +252,7 @@ func (o Options) Delivers(ev *Event) bool {
 	f := ev.File
 	switch ev.Kind {
 	case KindOpen:
-		if opensAnother(ev) || f.Write && isReleaseAgent(f.Path) || !f.Write && procMem.MatchString(f.Path) {
+		if opensAnother(ev) || ev.Args["via"] == "open_by_handle_at" || f.Write && isReleaseAgent(f.Path) || !f.Write && procMem.MatchString(f.Path) {
 			return true
 		}
 		return all.match(f.Path) && (f.Write || reads.match(f.Path))

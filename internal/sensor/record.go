@@ -55,6 +55,7 @@ const (
 	hfExeMemfd   = 4
 	hfIOURing    = 8  // submitted through io_uring: no system call, result unknown
 	hfOtherMnt   = 16 // an open's file is in another mount namespace than the process
+	hfByHandle   = 32 // an open_by_handle_at: no path given
 )
 
 // Sizes shared with the C side.

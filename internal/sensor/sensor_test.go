@@ -1000,3 +1000,33 @@ func TestOpensBeyondWatched(t *testing.T) {
 		return e.Kind == KindOpen && e.Process.PID == int32(os.Getpid()) && e.File.Path == "/etc/hostname"
 	})
 }
+
+// TestOpenByHandle: open_by_handle_at names no path — a file handle
+// opens the file — so every call is reported, with the file's path
+// where it can be walked.
+func TestOpenByHandle(t *testing.T) {
+	_, watched, other := fileTree(t)
+	plain := filepath.Join(other, "f")
+	os.WriteFile(plain, []byte("x"), 0o644)
+	c := startSensor(t, Options{WatchedPaths: []string{watched}, Kinds: []Kind{KindOpen}}, true)
+	h, _, err := unix.NameToHandleAt(unix.AT_FDCWD, plain, 0)
+	if err != nil {
+		t.Skipf("name_to_handle_at: %v (the file system has no handles)", err)
+	}
+	mfd, err := unix.Open(other, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(mfd)
+	fd, err := unix.OpenByHandleAt(mfd, h, unix.O_RDONLY)
+	if err != nil {
+		t.Fatalf("open_by_handle_at: %v", err)
+	}
+	unix.Close(fd)
+	ev := c.waitFor(t, "open by handle", func(e Event) bool {
+		return e.Kind == KindOpen && e.Args["via"] == "open_by_handle_at" && e.Process.PID == int32(os.Getpid())
+	})
+	if ev.File.Path != plain || ev.Result < 0 {
+		t.Errorf("open by handle: path %q result %d, want %s", ev.File.Path, ev.Result, plain)
+	}
+}

@@ -50,6 +50,7 @@ enum {
 #define HF_EXE_MEMFD 4
 #define HF_IO_URING 8 // the action was submitted through io_uring (no syscall; result unknown)
 #define HF_OTHER_MNT 16 // an open's file is in another mount namespace than the process
+#define HF_BY_HANDLE 32 // an open_by_handle_at: no path at all
 
 #define PATH_SZ 256 // file paths, truncated (also the LPM key size)
 #define ARGV_SZ 4096 // exec argument block, truncated
@@ -1125,6 +1126,12 @@ static __always_inline bool aliased(const char *p, long n)
 	return s.found;
 }
 
+// An open's stash says, in args[2], how its file is known at the exit:
+// by the path read at the entry (0), from the opened file (RESOLVE_PATH),
+// or — open_by_handle_at — from the file alone (RESOLVE_HANDLE).
+#define RESOLVE_PATH 1
+#define RESOLVE_HANDLE 2
+
 // proc_mem says whether the path in the key buffer, n bytes read, is a
 // process's memory file (/proc/PID/mem, /proc/PID/task/TID/mem): reading
 // another process's memory is reported wherever /proc is watched or not.
@@ -1213,7 +1220,7 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 	in->_pad = 0;
 	in->args[0] = flags;
 	in->args[1] = mode;
-	in->args[2] = resolve;
+	in->args[2] = resolve ? RESOLVE_PATH : 0;
 	__builtin_memcpy(in->path, k->path, PATH_SZ);
 	u32 tid = (u32)bpf_get_current_pid_tgid();
 	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
@@ -1238,6 +1245,27 @@ SYS_ENTER(creat, enter_creat)
 	return 0;
 }
 
+// open_by_handle_at(mount_fd, handle, flags) opens a file by its file
+// handle, no path at all: stashed to be reported at the exit.
+SYS_ENTER(open_by_handle_at, enter_open_by_handle_at)
+{
+	if (!wanted(RK_OPEN))
+		return 0;
+	struct record *r = scratch_record(); // borrowed to build the inflight entry
+	if (!r)
+		return 0;
+	struct inflight *in = (struct inflight *)r;
+	in->kind = RK_OPEN;
+	in->_pad = 0;
+	in->args[0] = ctx->args[2];
+	in->args[1] = 0;
+	in->args[2] = RESOLVE_HANDLE;
+	in->path[0] = 0;
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
+		stashed_add(RK_OPEN, 1);
+	return 0;
+}
 SYS_ENTER(openat2, enter_openat2)
 {
 	u64 how[2] = {}; // struct open_how: flags, mode
@@ -1257,7 +1285,18 @@ static __always_inline void open_exit(struct sysexit *ctx)
 		return;
 	}
 	u64 flags = in->args[0];
-	if (in->args[2]) {
+	bool by_handle = in->args[2] == RESOLVE_HANDLE;
+	if (by_handle) {
+		// No path was given: every one is reported, attempts included
+		// (the "shocker" escape guesses handles of the host's files from
+		// a container); the path is the file's where it can be walked.
+		struct file *f = ctx->ret >= 0 ? fd_file((struct task_struct *)bpf_get_current_task(), ctx->ret) : 0;
+		if (!f || path_of(&f->f_path, r->file.path) <= 0)
+			r->file.path[0] = 0;
+		fill_hdr(&r->h, RK_OPEN);
+		r->h.flags |= HF_BY_HANDLE | (f && other_mnt(f) ? HF_OTHER_MNT : 0);
+		r->file.path2[0] = 0;
+	} else if (in->args[2]) {
 		// A path to resolve: what was opened is known now, by its file.
 		u32 zero = 0;
 		struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
@@ -1292,7 +1331,7 @@ static __always_inline void open_exit(struct sysexit *ctx)
 	r->h.result = ctx->ret;
 	r->file.flags = flags;
 	r->file.mode = in->args[1];
-	bool resolved = in->args[2];
+	bool resolved = in->args[2] == RESOLVE_PATH;
 	unstash_done(in);
 	submit(r, sizeof(struct hdr) + (resolved ? sizeof(struct file_body) : offsetof(struct file_body, path2)));
 }
@@ -1301,6 +1340,7 @@ SYS_EXIT(openat, exit_openat) { open_exit(ctx); return 0; }
 SYS_EXIT(open, exit_open) { open_exit(ctx); return 0; }
 SYS_EXIT(creat, exit_creat) { open_exit(ctx); return 0; }
 SYS_EXIT(openat2, exit_openat2) { open_exit(ctx); return 0; }
+SYS_EXIT(open_by_handle_at, exit_open_by_handle_at) { open_exit(ctx); return 0; }
 
 #define AT_FDCWD -100
 
