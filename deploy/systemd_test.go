@@ -202,7 +202,7 @@ var (
 		"hostnames", "heartbeat", "inventory", "log-level", "admin-password-file"}
 	agentFlags = []string{"server", "server-name", "token", "ca-sha256", "state", "host-root", "docker-socket", "spool-mb",
 		"max-cpu", "max-memory", "metrics-addr", "log-level", "version", "runtime", "rules", "response", "alert-log", "standalone", "label",
-		"ring-buffer"}
+		"ring-buffer", "watch", "watch-reads", "watch-exec"}
 )
 
 func checkFlags(t *testing.T, u *unit, flags map[string]string, known []string) {
