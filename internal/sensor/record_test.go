@@ -25,6 +25,36 @@ func sampleRecords() []*record {
 		with(rkMount, record{mountFlags: 4096, source: "/dev/sda1", mtarget: "/mnt", fstype: "ext4"}),
 		with(rkBPF, record{cmd: 5, attr: make([]byte, attrSize)}),
 		with(rkModule, record{fd: 3, name: "evil.ko", modArgs: "a=1"}),
+		with(rkOpen, record{path: "/etc/shadow", path2: "//etc/shadow"}), // resolved from its file
+		with(rkLink, record{mode: 1, path: "../etc/shadow", path2: "/tmp/s"}),
+		with(rkTruncate, record{path: "/var/log/auth.log"}),
+		with(rkChmod, record{mode: 0o4755, path: "/tmp/x"}),
+	}
+}
+
+// TestRecordFlags: the header flags of io_uring submissions, opens by
+// handle and files of another mount namespace become what rules read.
+func TestRecordFlags(t *testing.T) {
+	en := newEnricher(Options{ProcRoot: t.TempDir()}.withDefaults(), time.Time{})
+	open := func(flags uint32, path, path2 string) *record {
+		return &record{header: header{kind: rkOpen, flags: flags, pid: 10, tid: 10, mntNS: 1, comm: "x"}, path: path, path2: path2}
+	}
+	for _, c := range []struct {
+		r    *record
+		want map[string]any
+	}{
+		{open(hfIOURing, "/etc/shadow", ""), map[string]any{"via": "io_uring"}},
+		{open(hfByHandle, "/srv/x", ""), map[string]any{"via": "open_by_handle_at"}},
+		{open(hfOtherMnt, "/etc/hostname", "/proc/1/root/etc/hostname"), map[string]any{"openedAs": "/proc/1/root/etc/hostname"}},
+	} {
+		ev, ok := en.event(c.r)
+		if !ok || !reflect.DeepEqual(ev.Args, c.want) {
+			t.Errorf("%+v: delivered %v, args %v, want %v", c.r, ok, ev.Args, c.want)
+		}
+	}
+	// Unwatched, and none of those: dropped.
+	if _, ok := en.event(open(0, "/srv/x", "")); ok {
+		t.Error("an unwatched open was delivered")
 	}
 }
 
