@@ -332,6 +332,19 @@ func attacks(t *testing.T, g *realGuard, url string, w where) {
 		})
 	})
 
+	t.Run("process-vm-readv", func(t *testing.T) {
+		// Another process's memory read without ptrace or /proc. Docker's
+		// default seccomp profile refuses the call before any tracepoint
+		// sees it: in a container, the privileged one runs it.
+		cmd := w.priv([]string{helperEnv + "=pvm-read"}, "sh", "-c", fmt.Sprintf("sleep 2 & p=$!; %s $p; kill $p", w.helper))
+		run(t, cmd)
+		expect(t, "VGL-RT-065", w.whosePriv(cmd), w.privContainer, func(a *Alert) bool {
+			// The target is the background job, caught before or after
+			// its exec of sleep.
+			return a.Event.Kind == "ptrace" && a.Event.Args["requestName"] == "PROCESS_VM_READV" && a.Event.Target != nil && a.Event.Target.PID != a.Event.Process.PID
+		})
+	})
+
 	t.Run("authorized-keys", func(t *testing.T) {
 		keys := w.sshDir + "/authorized_keys"
 		cmd := w.cmd(nil, "sh", "-c", fmt.Sprintf("mkdir -p %s && echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIvigiltest vigil-test' >> %s", w.sshDir, keys))

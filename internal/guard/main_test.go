@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"unsafe"
@@ -30,6 +31,15 @@ func TestMain(m *testing.M) {
 			fmt.Printf("open_by_handle_at: fd %d\n", res)
 			os.Exit(0)
 		}
+		if h == "pvm-read" {
+			// process_vm_readv of another process (an unmapped address:
+			// the attempt is what the sensor reports).
+			pid, _ := strconv.Atoi(os.Args[1])
+			buf := make([]byte, 8)
+			_, err := unix.ProcessVMReadv(pid, []unix.Iovec{{Base: &buf[0], Len: 8}}, []unix.RemoteIovec{{Base: 0x1000, Len: 8}}, 0)
+			fmt.Printf("process_vm_readv: %v\n", err)
+			os.Exit(0)
+		}
 		if h == "uring-open" {
 			res, err := uringOpen(os.Args[1])
 			if err != nil {
@@ -51,6 +61,8 @@ func TestMain(m *testing.M) {
 //	handle-open PATH (run by TestMain): open PATH by its file handle
 //	  (name_to_handle_at, then open_by_handle_at on its mount), as
 //	  the "shocker" escape opens the host's files.
+//	pvm-read PID (run by TestMain): read PID's memory with
+//	  process_vm_readv.
 //	uring-open PATH (run by TestMain): open PATH read-only through
 //	  io_uring, with no open system call, and print the result.
 //	memfd SRC ARGV...: copy SRC into a memfd and execute it from there

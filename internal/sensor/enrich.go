@@ -579,6 +579,10 @@ func ptraceName(req int64) string {
 		return "ATTACH"
 	case 0x4206:
 		return "SEIZE"
+	case 0x10000: // bpf/sensor.bpf.c: PVM_READV
+		return "PROCESS_VM_READV"
+	case 0x10001:
+		return "PROCESS_VM_WRITEV"
 	}
 	return ""
 }

@@ -451,6 +451,19 @@ func TestKernelCalls(t *testing.T) {
 	if ev.Args["requestName"] != "ATTACH" || ev.Target == nil || ev.Target.PID != int32(pid) || ev.Target.Name != "sleep" {
 		t.Errorf("ptrace: args %v target %+v", ev.Args, ev.Target)
 	}
+	// process_vm_readv / writev: another process's memory without ptrace
+	// (an unmapped address: the call fails, the attempt is what counts).
+	buf := make([]byte, 8)
+	local := []unix.Iovec{{Base: &buf[0], Len: 8}}
+	remote := []unix.RemoteIovec{{Base: 0x1000, Len: 8}}
+	unix.ProcessVMReadv(pid, local, remote, 0)
+	unix.ProcessVMWritev(pid, local, remote, 0)
+	for _, name := range []string{"PROCESS_VM_READV", "PROCESS_VM_WRITEV"} {
+		ev := c.waitFor(t, name, func(e Event) bool { return e.Kind == KindPtrace && e.Args["requestName"] == name })
+		if ev.Target == nil || ev.Target.PID != int32(pid) || ev.Target.Name != "sleep" {
+			t.Errorf("%s: target %+v", name, ev.Target)
+		}
+	}
 	// mount (a tmpfs on a temp dir; fails harmlessly if not permitted)
 	dir := t.TempDir()
 	if err := unix.Mount("vigil-test", dir, "tmpfs", 0, "size=1m"); err == nil {

@@ -1946,15 +1946,15 @@ SYS_ENTER(ptrace, enter_ptrace)
 	return 0;
 }
 
-SYS_EXIT(ptrace, exit_ptrace)
+static __always_inline void ptrace_exit(struct sysexit *ctx)
 {
 	struct inflight *in = unstash(RK_PTRACE);
 	if (!in)
-		return 0;
+		return;
 	struct record *r = scratch_record();
 	if (!r) {
 		unstash_done(in);
-		return 0;
+		return;
 	}
 	fill_hdr(&r->h, RK_PTRACE);
 	r->h.result = ctx->ret;
@@ -1963,8 +1963,30 @@ SYS_EXIT(ptrace, exit_ptrace)
 	r->ptrace._pad = 0;
 	unstash_done(in);
 	submit(r, sizeof(struct hdr) + sizeof(struct ptrace_body));
-	return 0;
 }
+
+SYS_EXIT(ptrace, exit_ptrace) { ptrace_exit(ctx); return 0; }
+
+// process_vm_readv and process_vm_writev read and write another process's
+// memory without ptrace: reported as ptrace requests of their own
+// (PVM_READV, PVM_WRITEV: no ptrace request has these numbers).
+#define PVM_READV 0x10000
+#define PVM_WRITEV 0x10001
+
+static __always_inline void pvm_enter(struct sysenter *ctx, long req)
+{
+	if ((u32)ctx->args[0] == bpf_get_current_pid_tgid() >> 32)
+		return; // its own memory
+	struct sysenter c = *ctx;
+	c.args[1] = c.args[0]; // the target, where ptrace has it
+	c.args[0] = req;
+	stash(&c, RK_PTRACE, 2);
+}
+
+SYS_ENTER(process_vm_readv, enter_process_vm_readv) { pvm_enter(ctx, PVM_READV); return 0; }
+SYS_EXIT(process_vm_readv, exit_process_vm_readv) { ptrace_exit(ctx); return 0; }
+SYS_ENTER(process_vm_writev, enter_process_vm_writev) { pvm_enter(ctx, PVM_WRITEV); return 0; }
+SYS_EXIT(process_vm_writev, exit_process_vm_writev) { ptrace_exit(ctx); return 0; }
 
 SYS_ENTER(memfd_create, enter_memfd) { stash(ctx, RK_MEMFD, 2); return 0; }
 
