@@ -50,7 +50,7 @@ var syscallKinds = map[string]Kind{
 	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
 	"symlink": KindLink, "symlinkat": KindLink, "link": KindLink, "linkat": KindLink,
 	"open_by_handle_at": KindOpen, "process_vm_readv": KindPtrace, "process_vm_writev": KindPtrace,
-	"fchmod":            KindChmod, "truncate": KindTruncate, "ftruncate": KindTruncate,
+	"fchmod": KindChmod, "truncate": KindTruncate, "ftruncate": KindTruncate,
 	"truncate64": KindTruncate, "ftruncate64": KindTruncate,
 }
 

@@ -20,7 +20,7 @@ var syscallNumbers = map[string]uint32{
 	"symlink": unix.SYS_SYMLINK, "symlinkat": unix.SYS_SYMLINKAT, "link": unix.SYS_LINK, "linkat": unix.SYS_LINKAT,
 	"fchmod": unix.SYS_FCHMOD, "truncate": unix.SYS_TRUNCATE, "ftruncate": unix.SYS_FTRUNCATE,
 	"open_by_handle_at": unix.SYS_OPEN_BY_HANDLE_AT,
-	"process_vm_readv": unix.SYS_PROCESS_VM_READV, "process_vm_writev": unix.SYS_PROCESS_VM_WRITEV,
+	"process_vm_readv":  unix.SYS_PROCESS_VM_READV, "process_vm_writev": unix.SYS_PROCESS_VM_WRITEV,
 }
 
 // compatSyscallNumbers are the ia32 numbers of the same calls, for a
