@@ -39,7 +39,7 @@ var kinds = []sensor.Kind{
 	sensor.KindOpen, sensor.KindUnlink, sensor.KindRename, sensor.KindChmod,
 	sensor.KindSetUID, sensor.KindSetGID, sensor.KindCapset, sensor.KindPtrace,
 	sensor.KindMemfd, sensor.KindMount, sensor.KindBPF, sensor.KindModuleLoad,
-	sensor.KindLink, sensor.KindTruncate,
+	sensor.KindLink, sensor.KindTruncate, sensor.KindSetns,
 }
 
 // anyKind in a rule's kinds makes it apply to every event.

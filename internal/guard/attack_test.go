@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -247,7 +248,19 @@ func attacks(t *testing.T, g *realGuard, url string, w where) {
 		})
 	})
 
-	if w.privContainer != "" { // a container escape: the rule judges containers only
+	if w.privContainer != "" { // container escapes: the rules judge containers only
+		t.Run("setns-host", func(t *testing.T) {
+			// The host's network namespace joined with setns, no nsenter:
+			// the privileged container shares the host's PID namespace,
+			// where this test's process is a host process.
+			cmd := w.priv([]string{helperEnv + "=setns-net"}, w.helper, strconv.Itoa(os.Getpid()))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", cmd, err, out)
+			}
+			expect(t, "VGL-RT-045", w.whosePriv(cmd), w.privContainer, func(a *Alert) bool {
+				return a.Event.Args["nsType"] == "net"
+			})
+		})
 		t.Run("open-by-handle", func(t *testing.T) {
 			// "shocker": a file opened by its handle, no path, from the
 			// container that holds CAP_DAC_READ_SEARCH.

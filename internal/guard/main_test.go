@@ -31,6 +31,20 @@ func TestMain(m *testing.M) {
 			fmt.Printf("open_by_handle_at: fd %d\n", res)
 			os.Exit(0)
 		}
+		if h == "setns-net" {
+			// Join PID's network namespace (from a container: the host's).
+			runtime.LockOSThread()
+			fd, err := unix.Open("/proc/"+os.Args[1]+"/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err == nil {
+				err = unix.Setns(fd, unix.CLONE_NEWNET)
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "helper %s: %v\n", h, err)
+				os.Exit(3)
+			}
+			fmt.Println("joined")
+			os.Exit(0)
+		}
 		if h == "pvm-read" {
 			// process_vm_readv of another process (an unmapped address:
 			// the attempt is what the sensor reports).
@@ -61,6 +75,7 @@ func TestMain(m *testing.M) {
 //	handle-open PATH (run by TestMain): open PATH by its file handle
 //	  (name_to_handle_at, then open_by_handle_at on its mount), as
 //	  the "shocker" escape opens the host's files.
+//	setns-net PID (run by TestMain): join PID's network namespace.
 //	pvm-read PID (run by TestMain): read PID's memory with
 //	  process_vm_readv.
 //	uring-open PATH (run by TestMain): open PATH read-only through

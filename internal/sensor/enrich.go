@@ -29,6 +29,9 @@ type enricher struct {
 	// hostMntNS is the sensor's own mount namespace: only there is "not
 	// in a container" cached (see containerOf).
 	hostMntNS uint32
+	// hostNS are the sensor's own namespaces, inode → type (mnt, pid,
+	// net …): a setns into one of them from a container joins the host's.
+	hostNS map[uint64]string
 	// known, when set, is told each (cgroup, mount namespace) whose
 	// container is cached, forget when the cache is emptied: the eBPF
 	// programs wake the reader at once only for execs elsewhere.
@@ -51,6 +54,12 @@ func newEnricher(o Options, boot time.Time) *enricher {
 		boot:       boot,
 		cgroups:    map[cgroupKey]string{},
 		hostMntNS:  procfs{root: o.ProcRoot}.nsInum(int32(os.Getpid()), "mnt"),
+		hostNS:     map[uint64]string{},
+	}
+	for _, ns := range nsTypes {
+		if n := (procfs{root: o.ProcRoot}).nsInum(int32(os.Getpid()), ns.name); n != 0 {
+			en.hostNS[uint64(n)] = ns.name
+		}
 	}
 	en.deliver.Store(allKinds)
 	return en
@@ -403,6 +412,28 @@ func (en *enricher) details(r *record, ev *Event) bool {
 			typ = "symbolic"
 		}
 		ev.Args = map[string]any{"type": typ, "flags": int64(r.fileFlags)}
+	case rkSetns:
+		// Which namespace: the file's type is not in the record, the
+		// host's namespaces are known (hostNS); a pidfd names a process.
+		typ, host := nsTypeName(r.nsType), int64(0)
+		if t, ok := en.hostNS[r.nsInum]; ok {
+			typ, host = t, 1
+		}
+		ev.Args = map[string]any{"nsType": typ, "nsInum": int64(r.nsInum), "host": host}
+		if r.target != 0 {
+			ev.Args["targetPid"] = int64(r.target)
+			t := en.cache.pid(int32(r.target))
+			if t == nil {
+				t = en.loadPID(int32(r.target))
+			}
+			if t != nil {
+				p := t.p
+				ev.Target = &p
+				if p.MntNS == en.hostMntNS {
+					ev.Args["host"] = int64(1)
+				}
+			}
+		}
 	case rkPtrace:
 		ev.Args = map[string]any{"request": r.request, "requestName": ptraceName(r.request), "targetPid": int64(r.target)}
 		if t := en.cache.pid(int32(r.target)); t != nil {
@@ -424,6 +455,25 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		ev.Args = map[string]any{"name": r.name, "params": r.modArgs, "fd": int64(r.fd)}
 	}
 	return true
+}
+
+// nsTypes are the namespace types with their CLONE_NEW* flags.
+var nsTypes = []struct {
+	name string
+	flag uint32
+}{
+	{"mnt", 0x00020000}, {"cgroup", 0x02000000}, {"uts", 0x04000000}, {"ipc", 0x08000000},
+	{"user", 0x10000000}, {"pid", 0x20000000}, {"net", 0x40000000}, {"time", 0x00000080},
+}
+
+// nsTypeName names setns's nstype argument ("" for 0, any type).
+func nsTypeName(flag uint32) string {
+	for _, t := range nsTypes {
+		if t.flag == flag {
+			return t.name
+		}
+	}
+	return ""
 }
 
 // procMem matches a process's memory file, /proc/PID/mem (or a

@@ -29,6 +29,7 @@ const (
 	KindModuleLoad Kind = "module_load" // init_module/finit_module attempted
 	KindLink       Kind = "link"        // a link to a read-watched file, or at a watched path, was made
 	KindTruncate   Kind = "truncate"    // a watched file was truncated (truncate, ftruncate)
+	KindSetns      Kind = "setns"       // a process joined another namespace (setns)
 )
 
 // Event is one observed action with everything a rule needs to judge it.

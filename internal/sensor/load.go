@@ -49,7 +49,7 @@ var syscallKinds = map[string]Kind{
 	"capset": KindCapset, "ptrace": KindPtrace, "memfd_create": KindMemfd, "mount": KindMount,
 	"bpf": KindBPF, "init_module": KindModuleLoad, "finit_module": KindModuleLoad,
 	"symlink": KindLink, "symlinkat": KindLink, "link": KindLink, "linkat": KindLink,
-	"open_by_handle_at": KindOpen, "process_vm_readv": KindPtrace, "process_vm_writev": KindPtrace,
+	"open_by_handle_at": KindOpen, "setns": KindSetns, "process_vm_readv": KindPtrace, "process_vm_writev": KindPtrace,
 	"fchmod": KindChmod, "truncate": KindTruncate, "ftruncate": KindTruncate,
 	"truncate64": KindTruncate, "ftruncate64": KindTruncate,
 }

@@ -35,6 +35,7 @@ const (
 	rkModule
 	rkLink
 	rkTruncate
+	rkSetns
 	rkMax
 )
 
@@ -45,7 +46,7 @@ var recordKinds = [rkMax]Kind{
 	rkTCPState: KindTCPState, rkOpen: KindOpen, rkUnlink: KindUnlink, rkRename: KindRename,
 	rkChmod: KindChmod, rkSetUID: KindSetUID, rkSetGID: KindSetGID, rkCapset: KindCapset,
 	rkPtrace: KindPtrace, rkMemfd: KindMemfd, rkMount: KindMount, rkBPF: KindBPF,
-	rkModule: KindModuleLoad, rkLink: KindLink, rkTruncate: KindTruncate,
+	rkModule: KindModuleLoad, rkLink: KindLink, rkTruncate: KindTruncate, rkSetns: KindSetns,
 }
 
 // Header flags.
@@ -77,7 +78,7 @@ var minBody = [rkMax]int{
 	rkUnlink: 8 + 2*pathSize, rkRename: 8 + 2*pathSize, rkChmod: 8 + 2*pathSize,
 	rkSetUID: 24, rkSetGID: 24, rkCapset: 24,
 	rkPtrace: 16, rkMemfd: 8 + pathSize, rkMount: 8 + 2*pathSize + dnameSize,
-	rkBPF: 8 + attrSize, rkModule: 8 + dnameSize + pathSize, rkLink: 8 + 2*pathSize, rkTruncate: 8 + 2*pathSize,
+	rkBPF: 8 + attrSize, rkModule: 8 + dnameSize + pathSize, rkLink: 8 + 2*pathSize, rkTruncate: 8 + 2*pathSize, rkSetns: 16,
 }
 
 // ErrRecord is wrapped by every decoding error.
@@ -124,9 +125,12 @@ type record struct {
 	path, path2     string
 	// setuid, setgid, capset
 	credArgs [3]int64
-	// ptrace
+	// ptrace (setns: target is a pidfd's process)
 	request int64
 	target  uint32
+	// setns
+	nsInum uint64
+	nsType uint32
 	// memfd
 	name string
 	// mount
@@ -262,6 +266,10 @@ func decodeInto(r *record, b []byte) error {
 	case rkBPF:
 		r.cmd = le.Uint32(body[0:])
 		r.attr = bytes.Clone(body[8 : 8+attrSize])
+	case rkSetns:
+		r.nsInum = le.Uint64(body[0:])
+		r.nsType = le.Uint32(body[8:])
+		r.target = le.Uint32(body[12:])
 	case rkModule:
 		r.fd = int32(le.Uint32(body[0:]))
 		r.name = cstr(body[8 : 8+dnameSize])
@@ -359,6 +367,10 @@ func encodeRecord(r *record) []byte {
 	case rkBPF:
 		le.PutUint32(body[0:], r.cmd)
 		copy(body[8:8+attrSize], r.attr)
+	case rkSetns:
+		le.PutUint64(body[0:], r.nsInum)
+		le.PutUint32(body[8:], r.nsType)
+		le.PutUint32(body[12:], r.target)
 	case rkModule:
 		le.PutUint32(body[0:], uint32(r.fd))
 		putStr(8, dnameSize, r.name)

@@ -29,6 +29,7 @@ func sampleRecords() []*record {
 		with(rkLink, record{mode: 1, path: "../etc/shadow", path2: "/tmp/s"}),
 		with(rkTruncate, record{path: "/var/log/auth.log"}),
 		with(rkChmod, record{mode: 0o4755, path: "/tmp/x"}),
+		with(rkSetns, record{nsInum: 4026531840, nsType: 0x20000, target: 0}),
 	}
 }
 

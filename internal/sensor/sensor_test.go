@@ -1043,3 +1043,48 @@ func TestOpenByHandle(t *testing.T) {
 		t.Errorf("open by handle: path %q result %d, want %s", ev.File.Path, ev.Result, plain)
 	}
 }
+
+// TestSetns: joining namespaces is reported with the namespace's type
+// and inode, marked when it is one of the host's (the sensor's own), by
+// an nsfs file or by a pidfd.
+func TestSetns(t *testing.T) {
+	c := startSensor(t, Options{Kinds: []Kind{KindSetns}}, true)
+	done := make(chan error, 1)
+	go func() {
+		// setns changes the calling thread: a thread of its own, never
+		// reused (it is not unlocked).
+		runtime.LockOSThread()
+		fd, err := unix.Open("/proc/self/ns/uts", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWUTS); err != nil {
+			done <- err
+			return
+		}
+		pidfd, err := unix.PidfdOpen(os.Getpid(), 0)
+		if err != nil {
+			done <- nil // no pidfds: the nsfs case is checked
+			return
+		}
+		defer unix.Close(pidfd)
+		done <- unix.Setns(pidfd, unix.CLONE_NEWUTS)
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("setns: %v", err)
+	}
+	ev := c.waitFor(t, "setns by nsfs file", func(e Event) bool {
+		return e.Kind == KindSetns && e.Process.PID == int32(os.Getpid()) && e.Args["nsInum"] != int64(0)
+	})
+	if ev.Args["nsType"] != "uts" || ev.Args["host"] != int64(1) || ev.Result != 0 {
+		t.Errorf("setns: args %v result %d", ev.Args, ev.Result)
+	}
+	ev = c.waitFor(t, "setns by pidfd", func(e Event) bool {
+		return e.Kind == KindSetns && e.Args["targetPid"] == int64(os.Getpid())
+	})
+	if ev.Target == nil || ev.Args["host"] != int64(1) {
+		t.Errorf("setns by pidfd: args %v target %+v", ev.Args, ev.Target)
+	}
+}

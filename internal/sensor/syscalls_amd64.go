@@ -19,8 +19,8 @@ var syscallNumbers = map[string]uint32{
 	"bpf": unix.SYS_BPF, "init_module": unix.SYS_INIT_MODULE, "finit_module": unix.SYS_FINIT_MODULE,
 	"symlink": unix.SYS_SYMLINK, "symlinkat": unix.SYS_SYMLINKAT, "link": unix.SYS_LINK, "linkat": unix.SYS_LINKAT,
 	"fchmod": unix.SYS_FCHMOD, "truncate": unix.SYS_TRUNCATE, "ftruncate": unix.SYS_FTRUNCATE,
-	"open_by_handle_at": unix.SYS_OPEN_BY_HANDLE_AT,
-	"process_vm_readv":  unix.SYS_PROCESS_VM_READV, "process_vm_writev": unix.SYS_PROCESS_VM_WRITEV,
+	"open_by_handle_at": unix.SYS_OPEN_BY_HANDLE_AT, "setns": unix.SYS_SETNS,
+	"process_vm_readv": unix.SYS_PROCESS_VM_READV, "process_vm_writev": unix.SYS_PROCESS_VM_WRITEV,
 }
 
 // compatSyscallNumbers are the ia32 numbers of the same calls, for a
@@ -50,5 +50,5 @@ var compatSyscallNumbers = map[string]uint32{
 	"bpf": 357, "init_module": 128, "finit_module": 350,
 	"symlink": 83, "symlinkat": 304, "link": 9, "linkat": 303,
 	"fchmod": 94, "truncate": 92, "ftruncate": 93, "truncate64": 193, "ftruncate64": 194,
-	"open_by_handle_at": 342, "process_vm_readv": 347, "process_vm_writev": 348,
+	"open_by_handle_at": 342, "setns": 346, "process_vm_readv": 347, "process_vm_writev": 348,
 }

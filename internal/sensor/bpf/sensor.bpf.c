@@ -41,6 +41,7 @@ enum {
 	RK_MODULE,
 	RK_LINK,
 	RK_TRUNCATE,
+	RK_SETNS,
 	RK_MAX, // keep last; sizes the drop counters
 };
 
@@ -191,6 +192,12 @@ struct module_body {
 	char args[PATH_SZ];
 };
 
+struct setns_body {
+	u64 inum; // the namespace joined (an nsfs file's inode), 0 for a pidfd
+	u32 nstype; // CLONE_NEW* asked for (0: any)
+	u32 target; // a pidfd's process (init namespace's pid), 0 for an nsfs file
+};
+
 struct record {
 	struct hdr h;
 	union {
@@ -206,6 +213,7 @@ struct record {
 		struct mount_body mount;
 		struct bpf_body bpf;
 		struct module_body module;
+		struct setns_body setns;
 	};
 };
 
@@ -1987,6 +1995,46 @@ SYS_ENTER(process_vm_readv, enter_process_vm_readv) { pvm_enter(ctx, PVM_READV);
 SYS_EXIT(process_vm_readv, exit_process_vm_readv) { ptrace_exit(ctx); return 0; }
 SYS_ENTER(process_vm_writev, enter_process_vm_writev) { pvm_enter(ctx, PVM_WRITEV); return 0; }
 SYS_EXIT(process_vm_writev, exit_process_vm_writev) { ptrace_exit(ctx); return 0; }
+
+// setns joins the namespaces of an nsfs file (/proc/PID/ns/mnt …) or of a
+// pidfd's process: from a container, joining the host's is an escape
+// whatever the tool (nsenter is only one).
+#define NSFS_MAGIC 0x6e736673
+#define PIDFS_MAGIC 0x50494446
+
+SYS_ENTER(setns, enter_setns) { stash(ctx, RK_SETNS, 2); return 0; }
+
+SYS_EXIT(setns, exit_setns)
+{
+	struct inflight *in = unstash(RK_SETNS);
+	if (!in)
+		return 0;
+	struct record *r = scratch_record();
+	struct file *f = fd_file((struct task_struct *)bpf_get_current_task(), (long)in->args[0]);
+	if (!r) {
+		unstash_done(in);
+		return 0;
+	}
+	fill_hdr(&r->h, RK_SETNS);
+	r->h.result = ctx->ret;
+	r->setns.inum = 0;
+	r->setns.target = 0;
+	r->setns.nstype = in->args[1];
+	unsigned long magic = f ? BPF_CORE_READ(f, f_inode, i_sb, s_magic) : 0;
+	if (magic == NSFS_MAGIC) {
+		r->setns.inum = BPF_CORE_READ(f, f_inode, i_ino);
+	} else if (magic == PIDFS_MAGIC) {
+		// The pidfd's struct pid: its inode's i_private (pidfs), the
+		// file's private_data on kernels before that.
+		struct pid *p = BPF_CORE_READ(f, f_inode, i_private);
+		if (!p)
+			p = BPF_CORE_READ(f, private_data);
+		r->setns.target = BPF_CORE_READ(p, numbers[0].nr);
+	}
+	unstash_done(in);
+	submit(r, sizeof(struct hdr) + sizeof(struct setns_body));
+	return 0;
+}
 
 SYS_ENTER(memfd_create, enter_memfd) { stash(ctx, RK_MEMFD, 2); return 0; }
 

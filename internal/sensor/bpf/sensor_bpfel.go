@@ -67,6 +67,7 @@ const (
 	SensorProgEnterSetfsuid16      = "enter_setfsuid16"
 	SensorProgEnterSetgid          = "enter_setgid"
 	SensorProgEnterSetgid16        = "enter_setgid16"
+	SensorProgEnterSetns           = "enter_setns"
 	SensorProgEnterSetregid        = "enter_setregid"
 	SensorProgEnterSetregid16      = "enter_setregid16"
 	SensorProgEnterSetresgid       = "enter_setresgid"
@@ -121,6 +122,7 @@ const (
 	SensorProgExitSetfsuid16       = "exit_setfsuid16"
 	SensorProgExitSetgid           = "exit_setgid"
 	SensorProgExitSetgid16         = "exit_setgid16"
+	SensorProgExitSetns            = "exit_setns"
 	SensorProgExitSetregid         = "exit_setregid"
 	SensorProgExitSetregid16       = "exit_setregid16"
 	SensorProgExitSetresgid        = "exit_setresgid"
@@ -226,6 +228,7 @@ type SensorProgramSpecs struct {
 	EnterSetfsuid16      *ebpf.ProgramSpec `ebpf:"enter_setfsuid16"`
 	EnterSetgid          *ebpf.ProgramSpec `ebpf:"enter_setgid"`
 	EnterSetgid16        *ebpf.ProgramSpec `ebpf:"enter_setgid16"`
+	EnterSetns           *ebpf.ProgramSpec `ebpf:"enter_setns"`
 	EnterSetregid        *ebpf.ProgramSpec `ebpf:"enter_setregid"`
 	EnterSetregid16      *ebpf.ProgramSpec `ebpf:"enter_setregid16"`
 	EnterSetresgid       *ebpf.ProgramSpec `ebpf:"enter_setresgid"`
@@ -280,6 +283,7 @@ type SensorProgramSpecs struct {
 	ExitSetfsuid16       *ebpf.ProgramSpec `ebpf:"exit_setfsuid16"`
 	ExitSetgid           *ebpf.ProgramSpec `ebpf:"exit_setgid"`
 	ExitSetgid16         *ebpf.ProgramSpec `ebpf:"exit_setgid16"`
+	ExitSetns            *ebpf.ProgramSpec `ebpf:"exit_setns"`
 	ExitSetregid         *ebpf.ProgramSpec `ebpf:"exit_setregid"`
 	ExitSetregid16       *ebpf.ProgramSpec `ebpf:"exit_setregid16"`
 	ExitSetresgid        *ebpf.ProgramSpec `ebpf:"exit_setresgid"`
@@ -434,6 +438,7 @@ type SensorPrograms struct {
 	EnterSetfsuid16      *ebpf.Program `ebpf:"enter_setfsuid16"`
 	EnterSetgid          *ebpf.Program `ebpf:"enter_setgid"`
 	EnterSetgid16        *ebpf.Program `ebpf:"enter_setgid16"`
+	EnterSetns           *ebpf.Program `ebpf:"enter_setns"`
 	EnterSetregid        *ebpf.Program `ebpf:"enter_setregid"`
 	EnterSetregid16      *ebpf.Program `ebpf:"enter_setregid16"`
 	EnterSetresgid       *ebpf.Program `ebpf:"enter_setresgid"`
@@ -488,6 +493,7 @@ type SensorPrograms struct {
 	ExitSetfsuid16       *ebpf.Program `ebpf:"exit_setfsuid16"`
 	ExitSetgid           *ebpf.Program `ebpf:"exit_setgid"`
 	ExitSetgid16         *ebpf.Program `ebpf:"exit_setgid16"`
+	ExitSetns            *ebpf.Program `ebpf:"exit_setns"`
 	ExitSetregid         *ebpf.Program `ebpf:"exit_setregid"`
 	ExitSetregid16       *ebpf.Program `ebpf:"exit_setregid16"`
 	ExitSetresgid        *ebpf.Program `ebpf:"exit_setresgid"`
@@ -553,6 +559,7 @@ func (p *SensorPrograms) Close() error {
 		p.EnterSetfsuid16,
 		p.EnterSetgid,
 		p.EnterSetgid16,
+		p.EnterSetns,
 		p.EnterSetregid,
 		p.EnterSetregid16,
 		p.EnterSetresgid,
@@ -607,6 +614,7 @@ func (p *SensorPrograms) Close() error {
 		p.ExitSetfsuid16,
 		p.ExitSetgid,
 		p.ExitSetgid16,
+		p.ExitSetns,
 		p.ExitSetregid,
 		p.ExitSetregid16,
 		p.ExitSetresgid,
