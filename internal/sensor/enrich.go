@@ -29,8 +29,9 @@ type enricher struct {
 	// hostMntNS is the sensor's own mount namespace: only there is "not
 	// in a container" cached (see containerOf).
 	hostMntNS uint32
-	// hostNS are the sensor's own namespaces, inode → type (mnt, pid,
-	// net …): a setns into one of them from a container joins the host's.
+	// hostNS are the sensor's own namespaces and PID 1's, inode → type
+	// (mnt, pid, net …): a setns into one of them from a container joins
+	// the host's.
 	hostNS map[uint64]string
 	// known, when set, is told each (cgroup, mount namespace) whose
 	// container is cached, forget when the cache is emptied: the eBPF
@@ -56,9 +57,14 @@ func newEnricher(o Options, boot time.Time) *enricher {
 		hostMntNS:  procfs{root: o.ProcRoot}.nsInum(int32(os.Getpid()), "mnt"),
 		hostNS:     map[uint64]string{},
 	}
-	for _, ns := range nsTypes {
-		if n := (procfs{root: o.ProcRoot}).nsInum(int32(os.Getpid()), ns.name); n != 0 {
-			en.hostNS[uint64(n)] = ns.name
+	// The sensor's own namespaces and PID 1's: an agent run in a
+	// container (hostPID, its own mount namespace) sees the host's
+	// through PID 1 where /proc lets it.
+	for _, pid := range []int32{int32(os.Getpid()), 1} {
+		for _, ns := range nsTypes {
+			if n := (procfs{root: o.ProcRoot}).nsInum(pid, ns.name); n != 0 {
+				en.hostNS[uint64(n)] = ns.name
+			}
 		}
 	}
 	en.deliver.Store(allKinds)
