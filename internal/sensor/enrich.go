@@ -7,7 +7,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,9 +20,7 @@ type enricher struct {
 	proc       procfs
 	cache      *procCache
 	containers *containerCache
-	matcher    pathMatcher          // WatchedPaths and ReadPaths
-	reads      pathMatcher          // ReadPaths
-	execs      pathMatcher          // ExecPaths
+	paths      pathRules            // WatchedPaths, ReadPaths, ExecPaths
 	boot       time.Time            // wall-clock time of boot-relative 0
 	cgroups    map[cgroupKey]string // → container ID ("" for the host)
 	// hostMntNS is the sensor's own mount namespace: only there is "not
@@ -49,9 +46,7 @@ func newEnricher(o Options, boot time.Time) *enricher {
 		proc:       procfs{root: o.ProcRoot},
 		cache:      newProcCache(o.ProcCacheSize, o.ExitGrace),
 		containers: newContainerCache(o.Resolver),
-		matcher:    newPathMatcher(append(slices.Clone(o.WatchedPaths), o.ReadPaths...)),
-		reads:      newPathMatcher(o.ReadPaths),
-		execs:      newPathMatcher(o.ExecPaths),
+		paths:      newPathRules(o),
 		boot:       boot,
 		cgroups:    map[cgroupKey]string{},
 		hostMntNS:  procfs{root: o.ProcRoot}.nsInum(int32(os.Getpid()), "mnt"),
@@ -215,10 +210,7 @@ func (en *enricher) event(r *record) (ev Event, ok bool) {
 		return ev, false
 	}
 	if r.header.flags&hfIOURing != 0 {
-		if ev.Args == nil {
-			ev.Args = map[string]any{}
-		}
-		ev.Args["via"] = "io_uring"
+		ev.setArg("via", "io_uring")
 	}
 	return ev, true
 }
@@ -358,30 +350,27 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		ev.Network = n
 	case rkOpen:
 		write := r.fileFlags&writeFlags != 0
-		// The kernel matched prefixes up to a '*': check the rest, and that
-		// a read is under a read-watched pattern. It also passes what no
-		// prefix says: a cgroup release_agent written wherever the
-		// attacker mounted the hierarchy, another process's memory read
-		// through /proc, a file of another mount namespace reached through
+		// Beyond pathRules.open, the kernel passes what has no path to
+		// match: a file of another mount namespace reached through
 		// /proc/PID/root (kept for processes outside the host's: the host
-		// side is inventory, the agent's own among it).
-		watched := en.matcher.match(r.path) && (write || en.reads.match(r.path))
+		// side is inventory, the agent's own among it), and every
+		// open_by_handle_at.
 		other := r.header.flags&hfOtherMnt != 0 && ev.Process.MntNS != en.hostMntNS
-		byHandle := r.header.flags&hfByHandle != 0 // every one: there is no path to filter by
-		if !watched && !other && !byHandle && !(write && isReleaseAgent(r.path)) && !(!write && procMem.MatchString(r.path)) {
+		byHandle := r.header.flags&hfByHandle != 0
+		if !other && !byHandle && !en.paths.open(r.path, write) {
 			return false
 		}
 		ev.File = &File{Path: r.path, Flags: r.fileFlags, Write: write}
 		if byHandle {
-			ev.Args = map[string]any{"via": "open_by_handle_at"}
+			ev.setArg("via", "open_by_handle_at")
 		}
 		if r.path2 != "" && r.path2 != r.path {
 			// Resolved from the file: the name the caller used.
-			ev.Args = map[string]any{"openedAs": r.path2}
+			ev.setArg("openedAs", r.path2)
 		}
 	case rkChmod:
 		r.path = cleanPath(r.path)
-		if !en.matcher.match(r.path) && r.mode&0o6000 == 0 && (r.mode&0o111 == 0 || !en.execs.match(r.path)) {
+		if !en.paths.chmod(r.path, r.mode) {
 			return false
 		}
 		ev.File = &File{Path: r.path, Mode: r.mode}
@@ -390,7 +379,7 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		// such paths unmatched); relative ones it has joined to their
 		// directory.
 		r.path, r.path2 = cleanPath(r.path), cleanPath(r.path2)
-		if !en.matcher.match(r.path) && !en.matcher.match(r.path2) {
+		if !en.paths.changed(r.path, r.path2) {
 			return false
 		}
 		ev.File = &File{Path: r.path, NewPath: r.path2}
@@ -409,7 +398,7 @@ func (en *enricher) details(r *record, ev *Event) bool {
 			r.path = filepath.Join(filepath.Dir(r.path2), r.path)
 		}
 		r.path = cleanPath(r.path)
-		if !en.matcher.match(r.path2) && !en.reads.match(r.path) {
+		if !en.paths.link(r.path, r.path2) {
 			return false
 		}
 		ev.File = &File{Path: r.path, NewPath: r.path2}
@@ -461,6 +450,14 @@ func (en *enricher) details(r *record, ev *Event) bool {
 		ev.Args = map[string]any{"name": r.name, "params": r.modArgs, "fd": int64(r.fd)}
 	}
 	return true
+}
+
+// setArg sets one of the event's Args, making the map if needed.
+func (ev *Event) setArg(k string, v any) {
+	if ev.Args == nil {
+		ev.Args = map[string]any{}
+	}
+	ev.Args[k] = v
 }
 
 // nsTypes are the namespace types with their CLONE_NEW* flags.

@@ -247,21 +247,62 @@ func (o Options) Delivers(ev *Event) bool {
 	if ev.File == nil {
 		return true
 	}
-	all := newPathMatcher(append(slices.Clone(o.WatchedPaths), o.ReadPaths...))
-	reads := newPathMatcher(o.ReadPaths)
-	f := ev.File
+	pr, f := newPathRules(o), ev.File
 	switch ev.Kind {
 	case KindOpen:
-		if opensAnother(ev) || ev.Args["via"] == "open_by_handle_at" || f.Write && isReleaseAgent(f.Path) || !f.Write && procMem.MatchString(f.Path) {
+		// What the kernel passes without a path to match (enricher.details).
+		if opensAnother(ev) || ev.Args["via"] == "open_by_handle_at" {
 			return true
 		}
-		return all.match(f.Path) && (f.Write || reads.match(f.Path))
+		return pr.open(f.Path, f.Write)
 	case KindChmod:
-		return all.match(f.Path) || f.Mode&0o6000 != 0 || f.Mode&0o111 != 0 && newPathMatcher(o.ExecPaths).match(f.Path)
+		return pr.chmod(f.Path, f.Mode)
 	case KindUnlink, KindRename, KindTruncate:
-		return all.match(f.Path) || all.match(f.NewPath)
+		return pr.changed(f.Path, f.NewPath)
 	case KindLink:
-		return all.match(f.NewPath) || reads.match(f.Path)
+		return pr.link(f.Path, f.NewPath)
 	}
 	return true
+}
+
+// pathRules are the user-space half of the watched-path filter, one
+// place for the enricher and Delivers: the kernel matched prefixes up to
+// a '*' (and passed what it could not judge), these check the rest.
+type pathRules struct {
+	all   pathMatcher // WatchedPaths and ReadPaths
+	reads pathMatcher // ReadPaths
+	execs pathMatcher // ExecPaths
+}
+
+func newPathRules(o Options) pathRules {
+	return pathRules{
+		all:   newPathMatcher(slices.Concat(o.WatchedPaths, o.ReadPaths)),
+		reads: newPathMatcher(o.ReadPaths),
+		execs: newPathMatcher(o.ExecPaths),
+	}
+}
+
+// open: a watched path opened for writing, a read-watched one read, and
+// what no prefix says but a rule needs — a cgroup release_agent written
+// wherever the hierarchy is mounted, another process's memory read.
+func (pr pathRules) open(path string, write bool) bool {
+	return pr.all.match(path) && (write || pr.reads.match(path)) ||
+		write && isReleaseAgent(path) || !write && procMem.MatchString(path)
+}
+
+// chmod: on a watched path, setuid or setgid anywhere, an execute bit
+// under ExecPaths.
+func (pr pathRules) chmod(path string, mode uint32) bool {
+	return pr.all.match(path) || mode&0o6000 != 0 || mode&0o111 != 0 && pr.execs.match(path)
+}
+
+// changed: an unlink, rename or truncation of a watched path (either of
+// a rename's).
+func (pr pathRules) changed(path, path2 string) bool {
+	return pr.all.match(path) || pr.all.match(path2)
+}
+
+// link: a link made at a watched path or to a read-watched target.
+func (pr pathRules) link(target, newPath string) bool {
+	return pr.all.match(newPath) || pr.reads.match(target)
 }
