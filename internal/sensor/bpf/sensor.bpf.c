@@ -1399,44 +1399,50 @@ static __always_inline long join_at(long dirfd, const char *rel, char *out)
 	return join_at_k(dirfd, rel, out, false);
 }
 
-// path_lookup reads a path argument (relative to dirfd) into the key
-// buffer and looks it up in the watched prefixes: 1 found (its value in
-// *val), 0 not, -1 for user space to judge. A relative path is joined to
-// its directory's (join_at). User space judges a path not readable now (a system call's
+// lookup_at reads a path (relative to dirfd; in kernel memory if kern,
+// else the caller's) to out — joined to its directory's when relative
+// (join_at_k; out has room past PATH_SZ) — and looks it up in the watched
+// prefixes: 1 found (its value in *val), 0 not, -1 for user space to
+// judge. User space judges a path not readable now (a system call's
 // entry can find it on a page the process never touched yet — a static
 // program's read-only data, say — and a tracepoint program cannot fault
 // pages in; the exit reads it again), an aliased one (aliased: user space
 // cleans "//", "." and "..") and one it could not join: skipping those
 // would let any program hide a call by its string.
-static __always_inline int path_lookup(long dirfd, const char *upath, u32 *val)
+static __always_inline int lookup_at(long dirfd, const char *name, bool kern, char *out, u32 *val)
 {
 	u32 zero = 0;
 	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
 	if (!k)
 		return 0;
-	long n = bpf_probe_read_user_str(k->path, sizeof(k->path), upath);
+	long n = read_str(out, PATH_SZ, name, kern);
 	if (n < 0)
 		return -1;
 	if (n <= 1)
 		return 0;
-	if (k->path[0] != '/') {
-		struct record *r = scratch_record();
-		if (!r)
-			return -1;
-		long m = join_at(dirfd, upath, r->file.path);
+	if (out[0] != '/') {
+		long m = join_at_k(dirfd, name, out, kern);
 		if (m <= 0)
 			return -1;
-		__builtin_memcpy(k->path, r->file.path, PATH_SZ);
 		n = m + 1;
 	}
+	__builtin_memcpy(k->path, out, PATH_SZ);
 	if (aliased(k->path, n))
 		return -1;
-	k->prefixlen = (n - 1) * 8; // without the NUL
+	k->prefixlen = ((n - 1) & (PATH_SZ - 1)) * 8; // without the NUL
 	u32 *v = bpf_map_lookup_elem(&watched, k);
 	if (!v)
 		return 0;
 	*val = *v;
 	return 1;
+}
+
+// path_lookup is lookup_at for a system call's path argument, built in
+// the scratch record.
+static __always_inline int path_lookup(long dirfd, const char *upath, u32 *val)
+{
+	struct record *r = scratch_record();
+	return r ? lookup_at(dirfd, upath, false, r->file.path, val) : -1;
 }
 
 static __always_inline int path_watched(long dirfd, const char *upath)
@@ -1517,24 +1523,36 @@ static __always_inline void path_exit(struct sysexit *ctx, u32 kind, int pi, int
 // link's own directory (the new path's match covers it); one with ".."
 // (and an aliased absolute one) goes to user space, which resolves it
 // against the link's directory.
-static __always_inline int link_target(const char *target)
+//
+// target_lookup judges a symbolic link's target as written (in kernel
+// memory if kern), copied to out: 1 read-watched, 0 not, -1 for user
+// space.
+static __always_inline int target_lookup(const char *target, bool kern, char *out)
 {
-	char *p = key_path();
-	if (!p)
+	u32 zero = 0;
+	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
+	if (!k)
 		return 0;
-	long n = bpf_probe_read_user_str(p, PATH_SZ, target);
+	long n = read_str(out, PATH_SZ, target, kern);
 	if (n < 0)
 		return -1;
 	if (n <= 1)
 		return 0;
-	if (p[0] != '/') {
-		if (n > 3 && p[0] == '.' && p[1] == '.' && p[2] == '/')
+	if (out[0] != '/') {
+		if (n > 3 && out[0] == '.' && out[1] == '.' && out[2] == '/')
 			return -1;
+		__builtin_memcpy(k->path, out, PATH_SZ);
 		return alias_scan(n) ? -1 : 0;
 	}
 	u32 v = 0;
-	int w = path_lookup(AT_FDCWD, target, &v);
+	int w = lookup_at(AT_FDCWD, target, kern, out, &v);
 	return w < 0 ? -1 : w && (v & PW_READS);
+}
+
+static __always_inline int link_target(const char *target)
+{
+	struct record *r = scratch_record();
+	return r ? target_lookup(target, false, r->file.path) : -1;
 }
 
 // hard_target is link_target for a hard link's existing path (relative
@@ -1698,32 +1716,13 @@ SYS_EXIT(chmod, exit_chmod) { path_exit(ctx, RK_CHMOD, 0, -1, -1, -1, -1, 1); re
 #define IORING_OP_SYMLINKAT 38
 #define IORING_OP_LINKAT 39
 
-// ring_path writes the path in struct filename f (relative to dirfd) to
-// out (room past PATH_SZ) and says how it matches: 1 watched (its value
-// in *val), 0 not, -1 for user space to judge (aliased).
+// ring_path is lookup_at for the path in struct filename f (relative to
+// dirfd), written to out (room past PATH_SZ); an exec-only prefix does
+// not count.
 static __always_inline int ring_path(struct filename *f, long dirfd, char *out, u32 *val)
 {
-	const char *name = BPF_CORE_READ(f, name);
-	char c = 0;
-	bpf_probe_read_kernel(&c, 1, name);
-	long n;
-	if (c == '/')
-		n = bpf_probe_read_kernel_str(out, PATH_SZ, name) - 1;
-	else
-		n = join_at_k(dirfd, name, out, true);
-	u32 zero = 0;
-	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
-	if (!k || n <= 0)
-		return 0;
-	__builtin_memcpy(k->path, out, PATH_SZ);
-	if (aliased(k->path, n + 1))
-		return -1;
-	k->prefixlen = (n & (PATH_SZ - 1)) * 8;
-	u32 *v = bpf_map_lookup_elem(&watched, k);
-	if (!watches(v))
-		return 0;
-	*val = *v;
-	return 1;
+	int w = lookup_at(dirfd, BPF_CORE_READ(f, name), true, out, val);
+	return w > 0 && (*val & PW_EXEC_ONLY) ? 0 : w;
 }
 
 static __always_inline void ring_submit(struct record *r, u32 kind, u32 size)
@@ -1757,29 +1756,6 @@ static __always_inline void ring_unlink(struct io_unlink *u, struct record *r)
 	ring_submit(r, RK_UNLINK, sizeof(struct hdr) + sizeof(struct file_body));
 }
 
-// ring_target says how a symbolic link's target, as written (a kernel
-// string, copied to out), matches: as ring_path, but a relative target
-// — relative to the link, not to a directory fd — is for user space.
-static __always_inline int ring_target(struct filename *f, char *out, u32 *val)
-{
-	long n = bpf_probe_read_kernel_str(out, PATH_SZ, BPF_CORE_READ(f, name));
-	u32 zero = 0;
-	struct path_key *k = bpf_map_lookup_elem(&keybuf, &zero);
-	if (!k || n <= 1)
-		return 0;
-	if (out[0] != '/')
-		return -1;
-	__builtin_memcpy(k->path, out, PATH_SZ);
-	if (aliased(k->path, n))
-		return -1;
-	k->prefixlen = ((n - 1) & (PATH_SZ - 1)) * 8;
-	u32 *v = bpf_map_lookup_elem(&watched, k);
-	if (!v)
-		return 0;
-	*val = *v;
-	return 1;
-}
-
 // ring_rename reports a rename when either path is watched.
 static __always_inline void ring_rename(struct io_rename *rn, struct record *r)
 {
@@ -1799,10 +1775,14 @@ static __always_inline void ring_rename(struct io_rename *rn, struct record *r)
 static __always_inline void ring_link(struct io_link *l, struct record *r, bool symbolic)
 {
 	u32 v1 = 0, v2 = 0;
-	int w1 = symbolic ? ring_target(BPF_CORE_READ(l, oldpath), r->file.path, &v1)
-			  : ring_path(BPF_CORE_READ(l, oldpath), BPF_CORE_READ(l, old_dfd), r->file.path, &v1);
-	if (w1 > 0 && !(v1 & PW_READS))
-		w1 = 0; // a link to a file watched for writes only is no news
+	int w1;
+	if (symbolic) {
+		w1 = target_lookup(BPF_CORE_READ(l, oldpath, name), true, r->file.path);
+	} else {
+		w1 = ring_path(BPF_CORE_READ(l, oldpath), BPF_CORE_READ(l, old_dfd), r->file.path, &v1);
+		if (w1 > 0 && !(v1 & PW_READS))
+			w1 = 0; // a link to a file watched for writes only is no news
+	}
 	int w2 = ring_path(BPF_CORE_READ(l, newpath), BPF_CORE_READ(l, new_dfd), r->file.path2, &v2);
 	if (!w1 && !w2)
 		return;
