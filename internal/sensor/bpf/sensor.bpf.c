@@ -1184,6 +1184,29 @@ static __always_inline bool other_mnt(struct file *f)
 	return ns && ns != BPF_CORE_READ(t, nsproxy, mnt_ns);
 }
 
+// stash_open stashes an open: its flags, mode, how its file is known at
+// the exit (RESOLVE_*) and the path as read (path[0] == 0: none). The
+// entry is built in the scratch record: it holds a path, too large for
+// the stack.
+static __always_inline void stash_open(u64 flags, u64 mode, u64 how, const char *path)
+{
+	struct record *r = scratch_record();
+	if (!r)
+		return;
+	struct inflight *in = (struct inflight *)r;
+	in->kind = RK_OPEN;
+	in->_pad = 0;
+	in->args[0] = flags;
+	in->args[1] = mode;
+	in->args[2] = how;
+	in->path[0] = 0;
+	if (path[0])
+		__builtin_memcpy(in->path, path, PATH_SZ);
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
+		stashed_add(RK_OPEN, 1);
+}
+
 // open_enter stashes an open whose path is watched and either opened for
 // writing or under a read-watched prefix (PW_READS). It stashes, to be
 // resolved at the exit by the file opened, every open of a relative
@@ -1220,19 +1243,7 @@ static __always_inline void open_enter(const char *upath, u64 flags, u64 mode)
 	} else if (n < 0) {
 		k->path[0] = 0; // not read: nothing of an earlier path
 	}
-	struct record *r = scratch_record(); // borrowed to build the inflight entry
-	if (!r)
-		return;
-	struct inflight *in = (struct inflight *)r;
-	in->kind = RK_OPEN;
-	in->_pad = 0;
-	in->args[0] = flags;
-	in->args[1] = mode;
-	in->args[2] = resolve ? RESOLVE_PATH : 0;
-	__builtin_memcpy(in->path, k->path, PATH_SZ);
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
-		stashed_add(RK_OPEN, 1);
+	stash_open(flags, mode, resolve ? RESOLVE_PATH : 0, k->path);
 }
 
 SYS_ENTER(openat, enter_openat)
@@ -1257,21 +1268,8 @@ SYS_ENTER(creat, enter_creat)
 // handle, no path at all: stashed to be reported at the exit.
 SYS_ENTER(open_by_handle_at, enter_open_by_handle_at)
 {
-	if (!wanted(RK_OPEN))
-		return 0;
-	struct record *r = scratch_record(); // borrowed to build the inflight entry
-	if (!r)
-		return 0;
-	struct inflight *in = (struct inflight *)r;
-	in->kind = RK_OPEN;
-	in->_pad = 0;
-	in->args[0] = ctx->args[2];
-	in->args[1] = 0;
-	in->args[2] = RESOLVE_HANDLE;
-	in->path[0] = 0;
-	u32 tid = (u32)bpf_get_current_pid_tgid();
-	if (!bpf_map_update_elem(&inflights, &tid, in, BPF_ANY))
-		stashed_add(RK_OPEN, 1);
+	if (wanted(RK_OPEN))
+		stash_open(ctx->args[2], 0, RESOLVE_HANDLE, "");
 	return 0;
 }
 SYS_ENTER(openat2, enter_openat2)
